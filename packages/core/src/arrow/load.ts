@@ -1,0 +1,199 @@
+/**
+ * Buffers of a record batch -> apache-arrow Data, as views of the body (apache-arrow copies a
+ * buffer only when it is misaligned for its element type). The mirror of ./assemble.ts.
+ * Buffer sizes are checked against the lengths the batch declares, so a lying batch is an
+ * InvalidDataError rather than a read past the end of a buffer.
+ */
+import * as A from 'apache-arrow';
+import { invalid, QuiverError, UnsupportedTypeError } from '../errors.js';
+import type { RecordBatchHeader } from '../format/message.js';
+import { MetadataVersion, typeName, type ArrowType, type Field } from '../format/types.js';
+
+export type DictionaryVectors = Map<number, A.Vector>;
+
+const EMPTY = new Uint8Array(0);
+
+class Cursor {
+  node = 0;
+  buffer = 0;
+  variadic = 0;
+  constructor(
+    readonly h: RecordBatchHeader,
+    readonly buffers: Uint8Array[],
+    readonly dictionaries: DictionaryVectors,
+    readonly version: number,
+  ) {}
+  nextNode(path: string): { length: number; nullCount: number } {
+    const n = this.h.nodes[this.node++];
+    if (!n) throw invalid(`record batch has too few field nodes (at '${path}')`);
+    return n;
+  }
+  nextBuffer(path: string): Uint8Array {
+    const b = this.buffers[this.buffer++];
+    if (!b) throw invalid(`record batch has too few buffers (at '${path}')`);
+    return b;
+  }
+  validity(path: string, length: number, nullCount: number): Uint8Array {
+    const b = this.nextBuffer(path);
+    if (nullCount === 0) return EMPTY;
+    return need(b, Math.ceil(length / 8), path, 'validity');
+  }
+}
+
+function need(b: Uint8Array, bytes: number, path: string, what: string): Uint8Array {
+  if (b.byteLength < bytes) throw invalid(`'${path}': ${what} buffer has ${b.byteLength} bytes, needs ${bytes}`);
+  return b;
+}
+
+function fixedWidth(t: ArrowType): number {
+  switch (t.kind) {
+    case 'int': return t.bitWidth / 8;
+    case 'float': return { half: 2, single: 4, double: 8 }[t.precision];
+    case 'decimal': return t.bitWidth / 8;
+    case 'date': return t.unit === 'day' ? 4 : 8;
+    case 'time': return t.bitWidth / 8;
+    case 'timestamp':
+    case 'duration': return 8;
+    case 'interval': return { yearMonth: 4, dayTime: 8, monthDayNano: 16 }[t.unit];
+    case 'fixedSizeBinary': return t.byteWidth;
+    default: return 0;
+  }
+}
+
+function loadField(f: Field, at: A.DataType, c: Cursor, path: string): A.Data {
+  const { length, nullCount } = c.nextNode(path);
+  if (f.dictionary) {
+    const nullBitmap = c.validity(path, length, nullCount);
+    const data = need(c.nextBuffer(path), length * (f.dictionary.indexType.bitWidth / 8), path, 'indices');
+    const dictionary = c.dictionaries.get(f.dictionary.id);
+    if (!dictionary) throw invalid(`'${path}': dictionary ${f.dictionary.id} was not sent before the batch using it`);
+    return A.makeData({ type: at as A.Dictionary, length, nullCount, nullBitmap, data, dictionary });
+  }
+  const t = f.type;
+  const kids = (n: number) => f.children.slice(0, n).map((cf, i) => loadField(cf, at.children[i]!.type, c, `${path}.${cf.name}`));
+  switch (t.kind) {
+    case 'null':
+      return A.makeData({ type: at as A.Null, length });
+    case 'bool': {
+      const nullBitmap = c.validity(path, length, nullCount);
+      const data = need(c.nextBuffer(path), Math.ceil(length / 8), path, 'data');
+      return A.makeData({ type: at as A.Bool, length, nullCount, nullBitmap, data });
+    }
+    case 'binary':
+    case 'utf8':
+    case 'largeBinary':
+    case 'largeUtf8': {
+      const wide = t.kind === 'largeBinary' || t.kind === 'largeUtf8';
+      const nullBitmap = c.validity(path, length, nullCount);
+      const valueOffsets = offsets(c.nextBuffer(path), length, wide, path);
+      const data = c.nextBuffer(path);
+      checkLastOffset(valueOffsets, length, wide, data.byteLength, path);
+      return A.makeData({ type: at as A.Utf8, length, nullCount, nullBitmap, valueOffsets, data } as never);
+    }
+    case 'binaryView':
+    case 'utf8View': {
+      const nullBitmap = c.validity(path, length, nullCount);
+      const views = need(c.nextBuffer(path), length * 16, path, 'views');
+      const count = c.h.variadicBufferCounts[c.variadic++];
+      if (count === undefined) throw invalid(`'${path}': missing variadic buffer count`);
+      const variadicBuffers: Uint8Array[] = [];
+      for (let i = 0; i < count; i++) variadicBuffers.push(c.nextBuffer(path));
+      return A.makeData({ type: at, length, nullCount, nullBitmap, views, variadicBuffers } as never);
+    }
+    case 'list':
+    case 'largeList':
+    case 'map': {
+      const wide = t.kind === 'largeList';
+      const nullBitmap = c.validity(path, length, nullCount);
+      const valueOffsets = offsets(c.nextBuffer(path), length, wide, path);
+      const [child] = kids(1);
+      checkLastOffset(valueOffsets, length, wide, child!.length, path);
+      return A.makeData({ type: at, length, nullCount, nullBitmap, valueOffsets, child } as never);
+    }
+    case 'fixedSizeList': {
+      const nullBitmap = c.validity(path, length, nullCount);
+      const [child] = kids(1);
+      if (child!.length < length * t.listSize) throw invalid(`'${path}': fixed-size list child is too short`);
+      return A.makeData({ type: at as A.FixedSizeList, length, nullCount, nullBitmap, child: child! });
+    }
+    case 'struct': {
+      const nullBitmap = c.validity(path, length, nullCount);
+      const children = kids(f.children.length);
+      for (const ch of children) if (ch.length < length) throw invalid(`'${path}': struct child is shorter than the struct`);
+      return A.makeData({ type: at as A.Struct, length, nullCount, nullBitmap, children });
+    }
+    case 'union': {
+      if (c.version < MetadataVersion.V5) c.nextBuffer(path); // V4 unions had a validity buffer
+      const typeIds = need(c.nextBuffer(path), length, path, 'type ids');
+      const valueOffsets = t.mode === 'dense' ? need(c.nextBuffer(path), length * 4, path, 'offsets') : undefined;
+      const children = kids(f.children.length);
+      return A.makeData({ type: at, length, nullCount, typeIds, valueOffsets, children } as never);
+    }
+    case 'listView':
+    case 'largeListView':
+    case 'runEndEncoded':
+      throw new UnsupportedTypeError(typeName(t), path);
+    default: {
+      const width = fixedWidth(t);
+      const nullBitmap = c.validity(path, length, nullCount);
+      const data = need(c.nextBuffer(path), length * width, path, 'data');
+      return A.makeData({ type: at, length, nullCount, nullBitmap, data } as never);
+    }
+  }
+}
+
+function offsets(b: Uint8Array, length: number, wide: boolean, path: string): Uint8Array {
+  return length === 0 ? b : need(b, (length + 1) * (wide ? 8 : 4), path, 'offsets');
+}
+
+function checkLastOffset(b: Uint8Array, length: number, wide: boolean, limit: number, path: string): void {
+  if (length === 0) return;
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const first = wide ? Number(view.getBigInt64(0, true)) : view.getInt32(0, true);
+  const last = wide ? Number(view.getBigInt64(length * 8, true)) : view.getInt32(length * 4, true);
+  if (first < 0 || last < first || last > limit) throw invalid(`'${path}': offsets ${first}..${last} exceed the ${limit} values present`);
+}
+
+/**
+ * Builds the columns of one record batch. `fields` and `arrowFields` describe the same columns
+ * in the two models; dictionaries must already hold every id the columns use.
+ */
+export function loadColumns(
+  fields: Field[],
+  arrowFields: A.Field[],
+  h: RecordBatchHeader,
+  buffers: Uint8Array[],
+  dictionaries: DictionaryVectors,
+  version: number,
+): A.Data[] {
+  const c = new Cursor(h, buffers, dictionaries, version);
+  try {
+    const out = fields.map((f, i) => loadField(f, arrowFields[i]!.type, c, f.name));
+    for (const d of out) if (d.length < h.length) throw invalid(`column is shorter (${d.length}) than the batch (${h.length})`);
+    return out;
+  } catch (e) {
+    if (e instanceof QuiverError) throw e;
+    // apache-arrow validates some shapes itself (typed array lengths); report those as bad input.
+    throw invalid(`record batch does not match its schema: ${(e as Error).message}`, e);
+  }
+}
+
+/** One record batch as an apache-arrow RecordBatch. */
+export function loadRecordBatch(
+  fields: Field[],
+  schema: A.Schema,
+  h: RecordBatchHeader,
+  buffers: Uint8Array[],
+  dictionaries: DictionaryVectors,
+  version: number,
+  metadata?: Map<string, string>,
+): A.RecordBatch {
+  const children = loadColumns(fields, schema.fields, h, buffers, dictionaries, version);
+  const data = A.makeData({ type: new A.Struct(schema.fields), length: h.length, nullCount: 0, children });
+  const batch = new A.RecordBatch(schema, data, metadata);
+  // apache-arrow rebuilds the schema with Schema.assign, which merges fields of the same name;
+  // Arrow allows duplicate names (pyarrow writes them), so keep the schema exactly as decoded.
+  // The children were already checked to be as long as the batch, so nothing else changed.
+  (batch as { schema: A.Schema }).schema = schema;
+  return batch;
+}

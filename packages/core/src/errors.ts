@@ -1,0 +1,107 @@
+/**
+ * Every error Quiver raises is a {@link QuiverError} with a stable `code`. Callers branch on
+ * `err.code`, never on message text: messages may be reworded, codes may not.
+ */
+
+/** The stable codes. Each names one kind of failure a caller may want to handle differently. */
+export const ErrorCode = {
+  /** Bytes that are not valid Arrow IPC: bad flatbuffer, bad framing, buffers out of range. */
+  INVALID_IPC: 'ERR_QUIVER_INVALID_IPC',
+  /** The input ended inside a message. `incomplete` is true, as in msgpackr. */
+  TRUNCATED: 'ERR_QUIVER_TRUNCATED',
+  /** A stream given where a file was expected, or a file where a stream was expected. */
+  FORMAT_MISMATCH: 'ERR_QUIVER_FORMAT_MISMATCH',
+  /** An Arrow type that apache-arrow (the JS data model) cannot represent. */
+  UNSUPPORTED_TYPE: 'ERR_QUIVER_UNSUPPORTED_TYPE',
+  /** A valid Arrow feature Quiver does not implement (big-endian data, tensors, old metadata). */
+  UNSUPPORTED: 'ERR_QUIVER_UNSUPPORTED',
+  /** No codec is registered or loadable for a compression the data uses or the caller asked for. */
+  CODEC_UNAVAILABLE: 'ERR_QUIVER_CODEC_UNAVAILABLE',
+  /** A compressed buffer that does not decompress to its declared length. */
+  DECOMPRESSION_FAILED: 'ERR_QUIVER_DECOMPRESSION_FAILED',
+  /** A message, buffer or schema beyond a configured limit. */
+  MESSAGE_TOO_LARGE: 'ERR_QUIVER_MESSAGE_TOO_LARGE',
+  /** A batch whose schema differs from the writer's. */
+  SCHEMA_MISMATCH: 'ERR_QUIVER_SCHEMA_MISMATCH',
+  /** A dictionary change the format cannot carry (a replacement in a file). */
+  DICTIONARY_REPLACEMENT: 'ERR_QUIVER_DICTIONARY_REPLACEMENT',
+  /** The native addon is not built or cannot load here. */
+  NATIVE_UNAVAILABLE: 'ERR_QUIVER_NATIVE_UNAVAILABLE',
+  /** A caller passed an argument outside its contract. */
+  INVALID_ARGUMENT: 'ERR_QUIVER_INVALID_ARGUMENT',
+  /** An operation on something already closed. */
+  CLOSED: 'ERR_QUIVER_CLOSED',
+  /** An operation cancelled through its AbortSignal. */
+  ABORTED: 'ERR_QUIVER_ABORTED',
+  /** The operating system refused a read, write or open; `cause` holds its error. */
+  IO: 'ERR_QUIVER_IO',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base class of every error Quiver throws. */
+export class QuiverError extends Error {
+  override name = 'QuiverError';
+  /** Stable identifier of the failure, e.g. `ERR_QUIVER_INVALID_IPC`. */
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Input that is not valid Arrow IPC. `incomplete` is true when it merely ended too early. */
+export class InvalidDataError extends QuiverError {
+  override name = 'InvalidDataError';
+  readonly incomplete: boolean;
+  constructor(message: string, options?: { cause?: unknown; incomplete?: boolean }) {
+    super(options?.incomplete ? ErrorCode.TRUNCATED : ErrorCode.INVALID_IPC, message, options);
+    this.incomplete = options?.incomplete ?? false;
+  }
+}
+
+/** Which of the two IPC forms some bytes are. */
+export type IpcFormat = 'stream' | 'file';
+
+/** A stream opened as a file, or a file opened as a stream. */
+export class FormatMismatchError extends QuiverError {
+  override name = 'FormatMismatchError';
+  constructor(
+    readonly expected: IpcFormat,
+    readonly detected: IpcFormat,
+  ) {
+    super(
+      ErrorCode.FORMAT_MISMATCH,
+      detected === 'file'
+        ? 'this is an Arrow IPC file (it starts with the ARROW1 magic), not a stream: read it with FileReader'
+        : 'this is an Arrow IPC stream (no ARROW1 magic), not a file: read it with a stream reader',
+    );
+  }
+}
+
+/** A type the JS data model (apache-arrow) cannot hold. The bytes can still be converted. */
+export class UnsupportedTypeError extends QuiverError {
+  override name = 'UnsupportedTypeError';
+  constructor(readonly typeName: string, context?: string) {
+    super(
+      ErrorCode.UNSUPPORTED_TYPE,
+      `Arrow type ${typeName}${context ? ` (${context})` : ''} cannot be decoded to apache-arrow objects; ` +
+        'convert it at the message level instead',
+    );
+  }
+}
+
+/** Shorthand used throughout the codec for malformed input. */
+export function invalid(message: string, cause?: unknown): InvalidDataError {
+  return new InvalidDataError(message, cause === undefined ? undefined : { cause });
+}
+
+/** Shorthand for input that ended too early. */
+export function truncated(message: string): InvalidDataError {
+  return new InvalidDataError(message, { incomplete: true });
+}
+
+/** Shorthand for an argument outside its contract. */
+export function badArgument(message: string): QuiverError {
+  return new QuiverError(ErrorCode.INVALID_ARGUMENT, message);
+}

@@ -1,0 +1,137 @@
+/**
+ * A bounds-checked flatbuffer reader. The generated flatbuffers code trusts its input; IPC
+ * metadata arrives from other processes and from disk, so every offset here is checked against
+ * the buffer before it is followed, and every failure is an {@link InvalidDataError}.
+ * Layout reference: https://flatbuffers.dev/internals/ (uoffset/soffset/vtable).
+ */
+import { invalid } from '../errors.js';
+
+const utf8 = new TextDecoder('utf-8');
+
+/** One flatbuffer table: a position in `bytes` plus its vtable. */
+export class FbTable {
+  private readonly vtable: number;
+  private readonly vtableSize: number;
+
+  constructor(
+    readonly view: DataView,
+    readonly pos: number,
+    readonly what: string,
+  ) {
+    need(view, pos, 4, what);
+    const vtable = pos - view.getInt32(pos, true);
+    need(view, vtable, 4, `${what} vtable`);
+    const vtableSize = view.getUint16(vtable, true);
+    if (vtableSize < 4 || vtableSize % 2 !== 0) throw invalid(`${what}: vtable size ${vtableSize} is invalid`);
+    need(view, vtable, vtableSize, `${what} vtable`);
+    const tableSize = view.getUint16(vtable + 2, true);
+    need(view, pos, tableSize, what);
+    this.vtable = vtable;
+    this.vtableSize = vtableSize;
+  }
+
+  /** Absolute position of field `slot`'s inline value, or 0 when absent. */
+  offset(slot: number): number {
+    const entry = 4 + 2 * slot;
+    if (entry + 2 > this.vtableSize) return 0;
+    const rel = this.view.getUint16(this.vtable + entry, true);
+    return rel === 0 ? 0 : this.pos + rel;
+  }
+
+  has(slot: number): boolean {
+    return this.offset(slot) !== 0;
+  }
+
+  bool(slot: number, dflt = false): boolean {
+    const at = this.offset(slot);
+    return at === 0 ? dflt : (need(this.view, at, 1, this.what), this.view.getUint8(at) !== 0);
+  }
+
+  uint8(slot: number, dflt = 0): number {
+    const at = this.offset(slot);
+    return at === 0 ? dflt : (need(this.view, at, 1, this.what), this.view.getUint8(at));
+  }
+
+  int16(slot: number, dflt = 0): number {
+    const at = this.offset(slot);
+    return at === 0 ? dflt : (need(this.view, at, 2, this.what), this.view.getInt16(at, true));
+  }
+
+  int32(slot: number, dflt = 0): number {
+    const at = this.offset(slot);
+    return at === 0 ? dflt : (need(this.view, at, 4, this.what), this.view.getInt32(at, true));
+  }
+
+  /** An int64 field as a JS number; values beyond 2^53 are rejected as invalid. */
+  int64(slot: number, dflt = 0): number {
+    const at = this.offset(slot);
+    if (at === 0) return dflt;
+    need(this.view, at, 8, this.what);
+    return safeInt64(this.view, at, this.what);
+  }
+
+  /** Position of the object an offset field points at, or 0 when absent. */
+  private target(slot: number): number {
+    const at = this.offset(slot);
+    if (at === 0) return 0;
+    need(this.view, at, 4, this.what);
+    const target = at + this.view.getUint32(at, true);
+    need(this.view, target, 4, this.what);
+    return target;
+  }
+
+  table(slot: number, what: string): FbTable | null {
+    const t = this.target(slot);
+    return t === 0 ? null : new FbTable(this.view, t, what);
+  }
+
+  string(slot: number): string | null {
+    const t = this.target(slot);
+    if (t === 0) return null;
+    const len = this.view.getUint32(t, true);
+    need(this.view, t + 4, len, `${this.what} string`);
+    return utf8.decode(new Uint8Array(this.view.buffer, this.view.byteOffset + t + 4, len));
+  }
+
+  /** A vector field: position of its first element and its length, checked for `elemSize`. */
+  vector(slot: number, elemSize: number): { start: number; length: number } | null {
+    const t = this.target(slot);
+    if (t === 0) return null;
+    const length = this.view.getUint32(t, true);
+    need(this.view, t + 4, length * elemSize, `${this.what} vector`);
+    return { start: t + 4, length };
+  }
+
+  /** A vector of tables. */
+  tables(slot: number, what: string): FbTable[] {
+    const v = this.vector(slot, 4);
+    if (v === null) return [];
+    const out = new Array<FbTable>(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const at = v.start + 4 * i;
+      out[i] = new FbTable(this.view, at + this.view.getUint32(at, true), what);
+    }
+    return out;
+  }
+}
+
+/** Reads an int64 at `at` as a number, rejecting values a JS number cannot hold exactly. */
+export function safeInt64(view: DataView, at: number, what: string): number {
+  const lo = view.getUint32(at, true);
+  const hi = view.getInt32(at + 4, true);
+  if (hi > 0x1fffff || hi < -0x200000) throw invalid(`${what}: 64-bit value out of the safe integer range`);
+  return hi * 0x100000000 + lo;
+}
+
+/** The root table of a flatbuffer occupying all of `bytes`. */
+export function rootTable(bytes: Uint8Array, what: string): FbTable {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  need(view, 0, 4, what);
+  return new FbTable(view, view.getUint32(0, true), what);
+}
+
+function need(view: DataView, pos: number, len: number, what: string): void {
+  if (pos < 0 || len < 0 || pos + len > view.byteLength) {
+    throw invalid(`${what}: flatbuffer offset ${pos}+${len} is outside its ${view.byteLength} bytes`);
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Message.fbs <-> {@link Message}: the metadata of one IPC message (schema, record batch or
+ * dictionary batch). Only metadata lives here; bodies are handled by ../ipc/body.ts.
+ */
+import { Builder } from 'flatbuffers';
+import { ErrorCode, invalid, QuiverError } from '../errors.js';
+import { FbTable, rootTable, safeInt64 } from '../flatbuf/reader.js';
+import { readKeyValues, readSchema, writeKeyValues, writeSchema, type SchemaLimits } from './schema.js';
+import { MetadataVersion, type Schema } from './types.js';
+
+export interface FieldNode {
+  length: number;
+  nullCount: number;
+}
+
+export interface BufferRegion {
+  offset: number;
+  length: number;
+}
+
+/** Body compression codecs of the format (Message.fbs CompressionType). */
+export type CompressionCodec = 'lz4' | 'zstd';
+
+export interface RecordBatchHeader {
+  length: number;
+  nodes: FieldNode[];
+  buffers: BufferRegion[];
+  compression: CompressionCodec | null;
+  variadicBufferCounts: number[];
+}
+
+export type MessageHeader =
+  | { type: 'schema'; schema: Schema }
+  | { type: 'recordBatch'; batch: RecordBatchHeader }
+  | { type: 'dictionaryBatch'; id: number; isDelta: boolean; batch: RecordBatchHeader };
+
+export interface Message {
+  version: number;
+  header: MessageHeader;
+  bodyLength: number;
+  /** Message-level custom metadata (where pyarrow puts a record batch's metadata). */
+  metadata: Map<string, string>;
+}
+
+const HEADER = { Schema: 1, DictionaryBatch: 2, RecordBatch: 3, Tensor: 4, SparseTensor: 5 } as const;
+
+/** Decodes a Message flatbuffer. */
+export function decodeMessage(bytes: Uint8Array, limits?: SchemaLimits): Message {
+  const t = rootTable(bytes, 'message');
+  const version = t.int16(0, 0);
+  if (version < MetadataVersion.V4 || version > MetadataVersion.V5) {
+    throw new QuiverError(ErrorCode.UNSUPPORTED, `metadata version V${version + 1} is not supported (V4 and V5 are)`);
+  }
+  const tag = t.uint8(1, 0);
+  const bodyLength = t.int64(3, 0);
+  if (bodyLength < 0) throw invalid(`message body length ${bodyLength} is negative`);
+  const metadata = readKeyValues(t.tables(4, 'key-value'));
+  const h = t.table(2, 'message header');
+  if (h === null) throw invalid('message has no header');
+  let header: MessageHeader;
+  switch (tag) {
+    case HEADER.Schema:
+      header = { type: 'schema', schema: readSchema(h, limits) };
+      break;
+    case HEADER.RecordBatch:
+      header = { type: 'recordBatch', batch: readRecordBatch(h) };
+      break;
+    case HEADER.DictionaryBatch: {
+      const data = h.table(1, 'dictionary data');
+      if (data === null) throw invalid('dictionary batch has no data');
+      header = { type: 'dictionaryBatch', id: h.int64(0, 0), isDelta: h.bool(2, false), batch: readRecordBatch(data) };
+      break;
+    }
+    case HEADER.Tensor:
+    case HEADER.SparseTensor:
+      throw new QuiverError(ErrorCode.UNSUPPORTED, 'tensor messages are not supported');
+    default:
+      throw invalid(`unknown message header type ${tag}`);
+  }
+  return { version, header, bodyLength, metadata };
+}
+
+function readRecordBatch(t: FbTable): RecordBatchHeader {
+  const length = t.int64(0, 0);
+  if (length < 0) throw invalid(`record batch length ${length} is negative`);
+  const nodes: FieldNode[] = [];
+  const nv = t.vector(1, 16);
+  if (nv) {
+    for (let i = 0; i < nv.length; i++) {
+      const at = nv.start + 16 * i;
+      const n = { length: safeInt64(t.view, at, 'field node'), nullCount: safeInt64(t.view, at + 8, 'field node') };
+      if (n.length < 0 || n.nullCount < 0 || n.nullCount > n.length) throw invalid(`field node ${i} has length ${n.length} and null count ${n.nullCount}`);
+      nodes.push(n);
+    }
+  }
+  const buffers: BufferRegion[] = [];
+  const bv = t.vector(2, 16);
+  if (bv) {
+    for (let i = 0; i < bv.length; i++) {
+      const at = bv.start + 16 * i;
+      const b = { offset: safeInt64(t.view, at, 'buffer'), length: safeInt64(t.view, at + 8, 'buffer') };
+      if (b.offset < 0 || b.length < 0) throw invalid(`buffer ${i} has offset ${b.offset} and length ${b.length}`);
+      buffers.push(b);
+    }
+  }
+  let compression: CompressionCodec | null = null;
+  const c = t.table(3, 'body compression');
+  if (c) {
+    const codec = c.uint8(0, 0);
+    if (codec !== 0 && codec !== 1) throw invalid(`unknown compression codec ${codec}`);
+    if (c.uint8(1, 0) !== 0) throw new QuiverError(ErrorCode.UNSUPPORTED, 'only BUFFER body compression is defined');
+    compression = codec === 0 ? 'lz4' : 'zstd';
+  }
+  const variadicBufferCounts: number[] = [];
+  const vv = t.vector(4, 8);
+  if (vv) {
+    for (let i = 0; i < vv.length; i++) {
+      const n = safeInt64(t.view, vv.start + 8 * i, 'variadic buffer count');
+      if (n < 0) throw invalid('negative variadic buffer count');
+      variadicBufferCounts.push(n);
+    }
+  }
+  return { length, nodes, buffers, compression, variadicBufferCounts };
+}
+
+// ---- writing -------------------------------------------------------------------------------
+
+function writeRecordBatch(b: Builder, h: RecordBatchHeader): number {
+  // Vectors of structs are written back to front (flatbuffers builds downwards).
+  b.startVector(16, h.nodes.length, 8);
+  for (let i = h.nodes.length - 1; i >= 0; i--) {
+    b.writeInt64(BigInt(h.nodes[i]!.nullCount));
+    b.writeInt64(BigInt(h.nodes[i]!.length));
+  }
+  const nodes = b.endVector();
+  b.startVector(16, h.buffers.length, 8);
+  for (let i = h.buffers.length - 1; i >= 0; i--) {
+    b.writeInt64(BigInt(h.buffers[i]!.length));
+    b.writeInt64(BigInt(h.buffers[i]!.offset));
+  }
+  const buffers = b.endVector();
+  let variadic = 0;
+  if (h.variadicBufferCounts.length > 0) {
+    b.startVector(8, h.variadicBufferCounts.length, 8);
+    for (let i = h.variadicBufferCounts.length - 1; i >= 0; i--) b.addInt64(BigInt(h.variadicBufferCounts[i]!));
+    variadic = b.endVector();
+  }
+  let compression = 0;
+  if (h.compression) {
+    b.startObject(2);
+    // forceDefaults is off, so LZ4_FRAME (0) would be omitted; that still reads back as LZ4.
+    b.addFieldInt8(0, h.compression === 'lz4' ? 0 : 1, 0);
+    b.addFieldInt8(1, 0, 0);
+    compression = b.endObject();
+  }
+  b.startObject(5);
+  b.addFieldInt64(0, BigInt(h.length), 0n);
+  b.addFieldOffset(1, nodes, 0);
+  b.addFieldOffset(2, buffers, 0);
+  if (compression) b.addFieldOffset(3, compression, 0);
+  if (variadic) b.addFieldOffset(4, variadic, 0);
+  return b.endObject();
+}
+
+/** Encodes a Message flatbuffer (without the framing prefix). */
+export function encodeMessage(m: Message): Uint8Array {
+  const b = new Builder(256 + 32 * (m.header.type === 'schema' ? m.header.schema.fields.length : m.header.batch.buffers.length));
+  let tag: number;
+  let header: number;
+  switch (m.header.type) {
+    case 'schema':
+      tag = HEADER.Schema;
+      header = writeSchema(b, m.header.schema);
+      break;
+    case 'recordBatch':
+      tag = HEADER.RecordBatch;
+      header = writeRecordBatch(b, m.header.batch);
+      break;
+    case 'dictionaryBatch': {
+      tag = HEADER.DictionaryBatch;
+      const data = writeRecordBatch(b, m.header.batch);
+      b.startObject(3);
+      b.addFieldInt64(0, BigInt(m.header.id), 0n);
+      b.addFieldOffset(1, data, 0);
+      b.addFieldInt8(2, m.header.isDelta ? 1 : 0, 0);
+      header = b.endObject();
+      break;
+    }
+  }
+  const meta = writeKeyValues(b, m.metadata);
+  b.startObject(5);
+  b.addFieldInt16(0, m.version, 0);
+  b.addFieldInt8(1, tag, 0);
+  b.addFieldOffset(2, header, 0);
+  b.addFieldInt64(3, BigInt(m.bodyLength), 0n);
+  if (meta) b.addFieldOffset(4, meta, 0);
+  b.finish(b.endObject());
+  return b.asUint8Array();
+}

@@ -1,0 +1,112 @@
+/**
+ * Message bodies: the buffers of a record or dictionary batch, padded to 8 bytes each, optionally
+ * compressed buffer by buffer (Message.fbs BodyCompression: an int64 uncompressed length, -1 for
+ * "stored raw", then the codec's frame).
+ */
+import { ErrorCode, invalid, QuiverError } from '../errors.js';
+import type { BufferRegion, CompressionCodec, RecordBatchHeader } from '../format/message.js';
+import { CodecRegistry } from '../compression/registry.js';
+
+export const ZERO_PAD = new Uint8Array(8);
+
+export const align8 = (n: number): number => (n + 7) & ~7;
+
+export interface BodyReadOptions {
+  codecs?: CodecRegistry;
+  /** Largest buffer a compressed buffer may declare. @default 2147483647 */
+  maxBufferBytes?: number;
+}
+
+/** The buffers of a batch as views of `body`, decompressed when the batch is compressed. */
+export function readBodyBuffers(h: RecordBatchHeader, body: Uint8Array, opts: BodyReadOptions = {}): Uint8Array[] {
+  const out = new Array<Uint8Array>(h.buffers.length);
+  const codec = h.compression ? (opts.codecs ?? CodecRegistry.default).get(h.compression) : null;
+  const maxBuffer = opts.maxBufferBytes ?? 0x7fffffff;
+  for (let i = 0; i < h.buffers.length; i++) {
+    const { offset, length } = h.buffers[i]!;
+    if (offset + length > body.byteLength) {
+      throw invalid(`buffer ${i} (${offset}+${length}) lies outside the ${body.byteLength}-byte body`);
+    }
+    const raw = body.subarray(offset, offset + length);
+    if (codec === null || length === 0) {
+      out[i] = raw;
+      continue;
+    }
+    if (length < 8) throw invalid(`compressed buffer ${i} is shorter than its length prefix`);
+    const view = new DataView(raw.buffer, raw.byteOffset, 8);
+    const lo = view.getUint32(0, true);
+    const hi = view.getInt32(4, true);
+    if (hi === -1 && lo === 0xffffffff) {
+      out[i] = raw.subarray(8); // stored uncompressed: the writer found it did not compress
+      continue;
+    }
+    const declared = hi * 0x100000000 + lo;
+    if (hi < 0 || declared > maxBuffer) {
+      throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `compressed buffer ${i} declares ${declared} bytes, more than the ${maxBuffer} allowed`);
+    }
+    let plain: Uint8Array;
+    try {
+      plain = codec.decompress(raw.subarray(8), declared);
+    } catch (cause) {
+      if (cause instanceof QuiverError) throw cause;
+      throw new QuiverError(ErrorCode.DECOMPRESSION_FAILED, `buffer ${i} did not decompress with ${codec.name}`, { cause });
+    }
+    if (plain.byteLength !== declared) {
+      throw new QuiverError(ErrorCode.DECOMPRESSION_FAILED, `buffer ${i} decompressed to ${plain.byteLength} bytes, ${declared} were declared`);
+    }
+    out[i] = plain;
+  }
+  return out;
+}
+
+export interface BodyWriteOptions {
+  compression?: CompressionCodec | null;
+  level?: number;
+  codecs?: CodecRegistry;
+}
+
+export interface EncodedBody {
+  regions: BufferRegion[];
+  /** The body as a gather list: buffers and zero padding, in order. */
+  parts: Uint8Array[];
+  byteLength: number;
+}
+
+/** Lays buffers out as a body, compressing each when asked. Never concatenates. */
+export function writeBodyBuffers(buffers: Uint8Array[], opts: BodyWriteOptions = {}): EncodedBody {
+  const codec = opts.compression ? (opts.codecs ?? CodecRegistry.default).get(opts.compression) : null;
+  if (codec && opts.level !== undefined && !codec.supportsLevel) {
+    throw new QuiverError(ErrorCode.INVALID_ARGUMENT, `the ${codec.name} codec takes no compression level`);
+  }
+  const regions: BufferRegion[] = new Array(buffers.length);
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (let i = 0; i < buffers.length; i++) {
+    const buf = buffers[i]!;
+    let len = buf.byteLength;
+    if (codec && len > 0) {
+      const packed = codec.compress(buf, opts.level);
+      const prefix = new Uint8Array(8);
+      const view = new DataView(prefix.buffer);
+      if (packed.byteLength < len) {
+        view.setUint32(0, len >>> 0, true);
+        view.setUint32(4, Math.floor(len / 0x100000000), true);
+        parts.push(prefix, packed);
+        len = 8 + packed.byteLength;
+      } else {
+        // As Arrow C++ does: a buffer that does not shrink is stored raw, marked by length -1.
+        view.setInt32(0, -1, true);
+        view.setInt32(4, -1, true);
+        parts.push(prefix, buf);
+        len = 8 + len;
+      }
+    } else if (len > 0) {
+      parts.push(buf);
+    }
+    regions[i] = { offset: at, length: len };
+    const padded = align8(len);
+    if (padded > len) parts.push(ZERO_PAD.subarray(0, padded - len));
+    at += padded;
+  }
+  return { regions, parts, byteLength: at };
+}

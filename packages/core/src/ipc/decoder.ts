@@ -1,0 +1,77 @@
+/**
+ * Turns decoded messages into apache-arrow objects: keeps the schema and the dictionaries
+ * (replacements and deltas) of one stream or file, and loads record batches as views.
+ */
+import * as A from 'apache-arrow';
+import { invalid } from '../errors.js';
+import type { Message, RecordBatchHeader } from '../format/message.js';
+import type { Field, Schema } from '../format/types.js';
+import { toArrowField, toArrowSchema } from '../arrow/schema.js';
+import { loadColumns, loadRecordBatch, type DictionaryVectors } from '../arrow/load.js';
+import { readBodyBuffers, type BodyReadOptions } from './body.js';
+
+/** Every dictionary-encoded field of a schema by id, nested ones included, as its value field. */
+export function dictionaryFields(schema: Schema): Map<number, Field> {
+  const out = new Map<number, Field>();
+  const walk = (f: Field) => {
+    if (f.dictionary && !out.has(f.dictionary.id)) out.set(f.dictionary.id, { ...f, dictionary: null });
+    f.children.forEach(walk);
+  };
+  schema.fields.forEach(walk);
+  return out;
+}
+
+export class BatchDecoder {
+  private arrowSchemaCache: A.Schema | undefined;
+  private readonly dictFields: Map<number, Field>;
+  private readonly arrowDictFields = new Map<number, A.Field>();
+  readonly dictionaries: DictionaryVectors = new Map();
+
+  constructor(
+    readonly schema: Schema,
+    readonly version: number,
+    private readonly opts: BodyReadOptions = {},
+  ) {
+    this.dictFields = dictionaryFields(schema);
+  }
+
+  /** The schema in apache-arrow's model; ERR_QUIVER_UNSUPPORTED_TYPE if it cannot hold it. */
+  get arrowSchema(): A.Schema {
+    return (this.arrowSchemaCache ??= toArrowSchema(this.schema));
+  }
+
+  /** Applies a dictionary batch (a replacement, or a delta appended to the current one). */
+  dictionary(id: number, isDelta: boolean, h: RecordBatchHeader, body: Uint8Array): void {
+    const field = this.dictFields.get(id);
+    if (!field) throw invalid(`dictionary batch for id ${id}, which no field of the schema uses`);
+    let af = this.arrowDictFields.get(id);
+    if (!af) this.arrowDictFields.set(id, (af = toArrowField(field)));
+    const buffers = readBodyBuffers(h, body, this.opts);
+    const [data] = loadColumns([field], [af], h, buffers, this.dictionaries, this.version);
+    const vector = A.makeVector(data!);
+    const current = this.dictionaries.get(id);
+    if (isDelta && !current) throw invalid(`delta for dictionary ${id} before any dictionary`);
+    this.dictionaries.set(id, isDelta ? current!.concat(vector) : vector);
+  }
+
+  /** Loads a record batch message. */
+  recordBatch(message: Message, body: Uint8Array): A.RecordBatch {
+    if (message.header.type !== 'recordBatch') throw invalid(`expected a record batch, got a ${message.header.type} message`);
+    const h = message.header.batch;
+    const schema = this.arrowSchema;
+    const buffers = readBodyBuffers(h, body, this.opts);
+    return loadRecordBatch(this.schema.fields, schema, h, buffers, this.dictionaries, this.version, message.metadata);
+  }
+
+  /** Applies a dictionary or loads a batch; returns the batch, or null for a dictionary. */
+  apply(message: Message, body: Uint8Array): A.RecordBatch | null {
+    const h = message.header;
+    if (h.type === 'dictionaryBatch') {
+      this.arrowSchema; // fail with UNSUPPORTED_TYPE before touching bodies of unsupported types
+      this.dictionary(h.id, h.isDelta, h.batch, body);
+      return null;
+    }
+    if (h.type === 'schema') throw invalid('a second schema message inside one stream');
+    return this.recordBatch(message, body);
+  }
+}

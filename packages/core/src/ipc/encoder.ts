@@ -1,0 +1,220 @@
+/**
+ * Encoding Arrow IPC: schema, dictionaries, record batches and the end, as gather lists
+ * ({@link EncodedMessage}) a transport or sink writes without concatenating. One encoder serves
+ * both forms: a stream, or a file (magic, the same messages, a footer indexing them).
+ */
+import * as A from 'apache-arrow';
+import { ErrorCode, QuiverError, badArgument } from '../errors.js';
+import { encodeFooter, type Block } from '../format/footer.js';
+import type { CompressionCodec, FieldNode, Message } from '../format/message.js';
+import { MetadataVersion, type Schema } from '../format/types.js';
+import { assembleColumns } from '../arrow/assemble.js';
+import { fromArrowSchema } from '../arrow/schema.js';
+import type { CodecRegistry } from '../compression/registry.js';
+import { writeBodyBuffers } from './body.js';
+import { ARROW_MAGIC, EOS, frameMessage, type EncodedMessage } from './framing.js';
+
+export interface EncoderOptions {
+  /** Body compression. @default null (none) */
+  compression?: CompressionCodec | null;
+  /** Codec level where the codec has levels (zstd: 1-22). @default the codec's own default */
+  level?: number;
+  codecs?: CodecRegistry;
+  /**
+   * Send a grown dictionary as a delta (only the new entries) rather than in full. Deltas are
+   * recognised when the new dictionary starts with the previous one's data chunks.
+   * @default false (as pyarrow's emit_dictionary_deltas)
+   */
+  dictionaryDeltas?: boolean;
+  /** Key/value metadata stored in a file's footer. @default none */
+  footerMetadata?: Map<string, string>;
+}
+
+export type IpcForm = 'stream' | 'file';
+
+function raw(bytes: Uint8Array): EncodedMessage {
+  return { buffers: [bytes], byteLength: bytes.byteLength, metadataLength: 0, bodyLength: 0 };
+}
+
+/** Message-level encoder: takes schemas and buffer lists, so it works for every Arrow type. */
+export class IpcEncoder {
+  private started = false;
+  private finished = false;
+  private position = 0;
+  private readonly dictionaryBlocks: Block[] = [];
+  private readonly batchBlocks: Block[] = [];
+
+  constructor(
+    readonly schema: Schema,
+    readonly form: IpcForm = 'stream',
+    readonly options: EncoderOptions = {},
+  ) {
+    if (options.level !== undefined && !options.compression) throw badArgument('a compression level needs a compression');
+  }
+
+  /** The start: (for a file) the magic, then the schema message. Implied by the first write. */
+  start(): EncodedMessage[] {
+    if (this.started) return [];
+    this.started = true;
+    const out: EncodedMessage[] = [];
+    if (this.form === 'file') out.push(this.track(raw(FILE_HEAD)));
+    const message: Message = { version: MetadataVersion.V5, header: { type: 'schema', schema: this.schema }, bodyLength: 0, metadata: new Map() };
+    out.push(this.track(frameMessage(message, [])));
+    return out;
+  }
+
+  /**
+   * A record batch or dictionary batch from its field nodes and (uncompressed) buffers,
+   * compressed as the encoder is configured.
+   */
+  batchMessage(
+    kind: { type: 'recordBatch' } | { type: 'dictionaryBatch'; id: number; isDelta: boolean },
+    length: number,
+    nodes: FieldNode[],
+    buffers: Uint8Array[],
+    variadicBufferCounts: number[] = [],
+    metadata: Map<string, string> = new Map(),
+  ): EncodedMessage[] {
+    if (this.finished) throw new QuiverError(ErrorCode.CLOSED, 'the encoder has already finished');
+    const out = this.start();
+    const body = writeBodyBuffers(buffers, this.options);
+    const batch = { length, nodes, buffers: body.regions, compression: this.options.compression ?? null, variadicBufferCounts };
+    const header: Message['header'] = kind.type === 'recordBatch' ? { type: 'recordBatch', batch } : { ...kind, batch };
+    const message: Message = { version: MetadataVersion.V5, header, bodyLength: body.byteLength, metadata };
+    const start = this.position;
+    const encoded = this.track(frameMessage(message, body.parts));
+    const block = { offset: start, metaDataLength: encoded.metadataLength, bodyLength: encoded.bodyLength };
+    (kind.type === 'recordBatch' ? this.batchBlocks : this.dictionaryBlocks).push(block);
+    out.push(encoded);
+    return out;
+  }
+
+  /** The end: the end-of-stream marker, and for a file the footer, its size and the magic. */
+  finish(): EncodedMessage[] {
+    if (this.finished) return [];
+    const out = this.start();
+    this.finished = true;
+    out.push(this.track(raw(EOS)));
+    if (this.form === 'file') {
+      const footer = encodeFooter({
+        version: MetadataVersion.V5,
+        schema: this.schema,
+        dictionaries: this.dictionaryBlocks,
+        recordBatches: this.batchBlocks,
+        metadata: this.options.footerMetadata ?? new Map(),
+      });
+      const tail = new Uint8Array(10);
+      new DataView(tail.buffer).setInt32(0, footer.byteLength, true);
+      tail.set(ARROW_MAGIC, 4);
+      out.push(this.track({ buffers: [footer, tail], byteLength: footer.byteLength + 10, metadataLength: 0, bodyLength: 0 }));
+    }
+    return out;
+  }
+
+  /** Bytes emitted so far. */
+  get byteLength(): number {
+    return this.position;
+  }
+
+  get recordBatchCount(): number {
+    return this.batchBlocks.length;
+  }
+
+  private track(m: EncodedMessage): EncodedMessage {
+    this.position += m.byteLength;
+    return m;
+  }
+}
+
+/** "ARROW1" and two bytes of padding, so the first message starts 8-aligned. */
+const FILE_HEAD = new Uint8Array([...ARROW_MAGIC, 0, 0]);
+
+/**
+ * Arrow-level encoder: apache-arrow RecordBatches and Tables in, messages out. Sends each
+ * dictionary before the first batch that uses it, and again (in full, or as a delta) when a
+ * batch carries a different one.
+ */
+export class RecordBatchEncoder {
+  readonly ipc: IpcEncoder;
+  private readonly sent = new Map<number, A.Vector>();
+
+  constructor(
+    readonly schema: A.Schema,
+    form: IpcForm = 'stream',
+    options: EncoderOptions = {},
+  ) {
+    this.ipc = new IpcEncoder(fromArrowSchema(schema), form, options);
+  }
+
+  start(): EncodedMessage[] {
+    return this.ipc.start();
+  }
+
+  /** Messages for one batch, or for every batch of a table. */
+  write(data: A.RecordBatch | A.Table): EncodedMessage[] {
+    if (data instanceof A.Table) return data.batches.flatMap((b) => this.write(b));
+    this.checkSchema(data.schema);
+    const out = this.ipc.start();
+    const columns = data.data.children;
+    this.dictionaries(columns, out);
+    const a = assembleColumns(columns);
+    out.push(...this.ipc.batchMessage({ type: 'recordBatch' }, data.numRows, a.nodes, a.buffers, a.variadicBufferCounts, data.metadata));
+    return out;
+  }
+
+  finish(): EncodedMessage[] {
+    return this.ipc.finish();
+  }
+
+  private checkSchema(s: A.Schema): void {
+    if (s === this.schema) return;
+    const same =
+      s.fields.length === this.schema.fields.length &&
+      s.fields.every((f, i) => {
+        const g = this.schema.fields[i]!;
+        return f.name === g.name && A.util.compareTypes(f.type, g.type);
+      });
+    if (!same) throw new QuiverError(ErrorCode.SCHEMA_MISMATCH, "the batch's schema differs from the writer's");
+  }
+
+  /** Emits the dictionaries `columns` use that differ from what was last sent. Nested first. */
+  private dictionaries(columns: readonly A.Data[], out: EncodedMessage[]): void {
+    const visit = (d: A.Data): void => {
+      if (A.DataType.isDictionary(d.type) && d.dictionary) {
+        const dict = d.dictionary;
+        for (const chunk of dict.data) visit(chunk); // dictionaries of the dictionary's values
+        this.sendDictionary(d.type.id, dict, out);
+      }
+      for (const c of d.children) visit(c);
+    };
+    columns.forEach(visit);
+  }
+
+  private sendDictionary(id: number, dict: A.Vector, out: EncodedMessage[]): void {
+    const prev = this.sent.get(id);
+    if (prev === dict) return;
+    let chunks: readonly A.Data[] = dict.data;
+    let isDelta = false;
+    if (prev) {
+      const p = prev.data;
+      const same = p.length === chunks.length && p.every((c, i) => c === chunks[i]);
+      if (same) return;
+      const extends_ = p.length < chunks.length && p.every((c, i) => c === chunks[i]);
+      if (extends_ && this.ipc.options.dictionaryDeltas) {
+        chunks = chunks.slice(p.length);
+        isDelta = true;
+      } else if (this.ipc.form === 'file') {
+        throw new QuiverError(
+          ErrorCode.DICTIONARY_REPLACEMENT,
+          `dictionary ${id} changed; the file format cannot replace a dictionary (enable dictionaryDeltas for grown dictionaries, or write a stream)`,
+        );
+      }
+    }
+    // A dictionary held in several chunks goes out as its first chunk plus deltas.
+    chunks.forEach((chunk, i) => {
+      const a = assembleColumns([chunk]);
+      out.push(...this.ipc.batchMessage({ type: 'dictionaryBatch', id, isDelta: isDelta || i > 0 }, chunk.length, a.nodes, a.buffers, a.variadicBufferCounts));
+    });
+    this.sent.set(id, dict);
+  }
+}

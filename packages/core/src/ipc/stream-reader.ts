@@ -1,0 +1,132 @@
+/**
+ * Reading Arrow IPC streams: message by message from any byte source, as apache-arrow
+ * RecordBatches whose buffers are views of the received bytes.
+ */
+import * as A from 'apache-arrow';
+import { ErrorCode, invalid, QuiverError } from '../errors.js';
+import type { Schema } from '../format/types.js';
+import type { BodyReadOptions } from './body.js';
+import { BatchDecoder } from './decoder.js';
+import { MessageFramer, type FramerOptions, type RawMessage } from './framing.js';
+import { chunksOf, type ByteSource } from '../io/sources.js';
+
+export interface StreamReaderOptions extends FramerOptions, BodyReadOptions {}
+
+/**
+ * Pulls messages from a byte source through a {@link MessageFramer}. Yields messages, `'eos'`
+ * at each end-of-stream marker, and finishes when the source does.
+ */
+export async function* readMessages(source: ByteSource, opts: FramerOptions = {}): AsyncGenerator<RawMessage | 'eos'> {
+  const framer = new MessageFramer(opts);
+  for await (const chunk of chunksOf(source)) {
+    framer.push(chunk);
+    for (let m = framer.next(); m !== null; m = framer.next()) yield m;
+  }
+  framer.finish();
+}
+
+type MessageIterator = AsyncIterator<RawMessage | 'eos'>;
+
+/** One Arrow IPC stream: its schema, then its record batches. */
+export class StreamReader implements AsyncIterable<A.RecordBatch> {
+  private done = false;
+  private readonly decoder: BatchDecoder;
+
+  private constructor(
+    private readonly messages: MessageIterator,
+    first: RawMessage,
+    opts: StreamReaderOptions,
+    /** Whether the source ended without an end-of-stream marker (allowed, as in pyarrow). */
+    private onEnd: (sawEos: boolean) => void = () => {},
+  ) {
+    const h = first.message.header;
+    if (h.type !== 'schema') throw invalid(`a stream must start with a schema message, not a ${h.type}`);
+    this.decoder = new BatchDecoder(h.schema, first.message.version, opts);
+  }
+
+  /** Opens the first stream of `source`. Resolves once its schema has arrived. */
+  static async open(source: ByteSource, opts: StreamReaderOptions = {}): Promise<StreamReader> {
+    const messages = readMessages(source, opts);
+    const r = await StreamReader.next(messages, opts);
+    if (!r) throw invalid('the input holds no Arrow stream (it is empty)');
+    return r;
+  }
+
+  /** @internal Opens the next stream of an already-started message iterator, or null at the end. */
+  static async next(messages: MessageIterator, opts: StreamReaderOptions, onEnd?: (sawEos: boolean) => void): Promise<StreamReader | null> {
+    for (;;) {
+      const r = await messages.next();
+      if (r.done) return null;
+      if (r.value === 'eos') continue; // an empty stream: EOS with no schema
+      return new StreamReader(messages, r.value, opts, onEnd);
+    }
+  }
+
+  /** The schema in Quiver's model (always available, whatever the types). */
+  get ipcSchema(): Schema {
+    return this.decoder.schema;
+  }
+
+  /** The schema as apache-arrow's Schema. Throws ERR_QUIVER_UNSUPPORTED_TYPE for types it lacks. */
+  get schema(): A.Schema {
+    return this.decoder.arrowSchema;
+  }
+
+  /** The dictionaries received so far, by id. */
+  get dictionaries(): ReadonlyMap<number, A.Vector> {
+    return this.decoder.dictionaries;
+  }
+
+  /** The next record batch, or null at the end of this stream. */
+  async next(): Promise<A.RecordBatch | null> {
+    while (!this.done) {
+      const r = await this.messages.next();
+      if (r.done || r.value === 'eos') {
+        this.done = true;
+        this.onEnd(!r.done);
+        return null;
+      }
+      const batch = this.decoder.apply(r.value.message, r.value.body);
+      if (batch) return batch;
+    }
+    return null;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<A.RecordBatch> {
+    for (let b = await this.next(); b !== null; b = await this.next()) yield b;
+  }
+
+  /** Every remaining batch of this stream as a Table. */
+  async readAll(): Promise<A.Table> {
+    const batches: A.RecordBatch[] = [];
+    for await (const b of this) batches.push(b);
+    return new A.Table(this.schema, batches);
+  }
+
+  /** Stops reading; the underlying source is released. */
+  async cancel(): Promise<void> {
+    this.done = true;
+    await this.messages.return?.(undefined);
+  }
+}
+
+/**
+ * Every stream in `source`, one after another (streams may be concatenated, each ending with its
+ * end-of-stream marker). Read each reader to its end before asking for the next.
+ */
+export async function* readStreams(source: ByteSource, opts: StreamReaderOptions = {}): AsyncGenerator<StreamReader> {
+  const messages = readMessages(source, opts);
+  let finished = true;
+  for (;;) {
+    if (!finished) throw new QuiverError(ErrorCode.INVALID_ARGUMENT, 'read each stream to its end before asking for the next');
+    finished = false;
+    const r = await StreamReader.next(messages, opts, () => (finished = true));
+    if (!r) return;
+    yield r;
+  }
+}
+
+/** Reads the first stream of `source` into a Table. */
+export async function readStreamTable(source: ByteSource, opts?: StreamReaderOptions): Promise<A.Table> {
+  return (await StreamReader.open(source, opts)).readAll();
+}
