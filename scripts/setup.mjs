@@ -33,12 +33,12 @@ run(join(root, 'node_modules/.bin/tsc'), ['-b']);
 if (!buildOnly) {
   const py = join(root, '.venv/bin/python');
   const hasPyarrow = () =>
-    existsSync(py) && spawnSync(py, ['-c', 'import pyarrow'], { stdio: 'ignore' }).status === 0;
+    existsSync(py) && spawnSync(py, ['-c', 'import pyarrow, pytest'], { stdio: 'ignore' }).status === 0;
   if (!hasPyarrow()) {
     console.error('setup: creating .venv with pyarrow (the tests judge our bytes with it)');
     if (!existsSync(py)) run('python3', ['-m', 'venv', join(root, '.venv')]);
     // --retries 0: the local mirror answers at once; retries only add a minute of waiting.
-    run(py, ['-m', 'pip', 'install', '-q', '--retries', '0', 'pyarrow', 'numpy'], {
+    run(py, ['-m', 'pip', 'install', '-q', '--retries', '0', 'pyarrow', 'numpy', 'pytest'], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   }

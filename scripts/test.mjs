@@ -7,5 +7,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = { ...process.env, QUIVER_PYTHON: process.env.QUIVER_PYTHON ?? join(root, '.venv/bin/python') };
-const r = spawnSync(join(root, 'node_modules/.bin/ava'), process.argv.slice(2), { stdio: 'inherit', cwd: root, env });
-process.exit(r.status ?? 1);
+const args = process.argv.slice(2);
+const ava = spawnSync(join(root, 'node_modules/.bin/ava'), args, { stdio: 'inherit', cwd: root, env });
+// The Python side of the judge has its own tests; run them too unless ava was given a selection.
+let py = { status: 0 };
+if (args.length === 0) {
+  py = spawnSync(env.QUIVER_PYTHON, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'packages/testkit/python'], { stdio: 'inherit', cwd: root, env });
+}
+process.exit(ava.status || py.status || 0);
