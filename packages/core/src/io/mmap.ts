@@ -11,7 +11,7 @@ import { memorySource, type RandomAccessSource } from './sources.js';
 interface NativeModule {
   isNativeAvailable: boolean;
   nativeLoadError?: Error;
-  native?: { mmapFile(path: string): ArrayBuffer; unmap(ab: ArrayBuffer): void };
+  native?: { mapFileShared(path: string): SharedArrayBuffer };
 }
 
 let nativeModule: Promise<NativeModule | null> | undefined;
@@ -35,10 +35,10 @@ export interface MappedSource extends RandomAccessSource {
   /** The mapping, for callers that want to read it directly. */
   readonly bytes: Uint8Array;
   /**
-   * Forgets the mapping. It is unmapped when nothing references it any more (the views handed
-   * out stay valid); with `unmapNow`, it is unmapped at once and every view becomes empty.
+   * Forgets the mapping. It is unmapped when nothing references it any more, so the views
+   * handed out (batches, tables) stay valid as long as they are used.
    */
-  close(opts?: { unmapNow?: boolean }): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Maps `path` read-only. */
@@ -49,21 +49,16 @@ export async function mapFile(path: string): Promise<MappedSource> {
       cause: m?.nativeLoadError,
     });
   }
-  let ab: ArrayBuffer;
+  // A SharedArrayBuffer, not an ArrayBuffer: V8 counts ArrayBuffer backing stores as memory of
+  // the isolate, which a mapping is not (see @quiver/native's mapFileShared).
+  let ab: SharedArrayBuffer;
   try {
-    ab = m.native.mmapFile(path);
+    ab = m.native.mapFileShared(path);
   } catch (cause) {
     throw new QuiverError(ErrorCode.IO, `cannot map ${path}: ${(cause as Error).message}`, { cause });
   }
   const bytes = new Uint8Array(ab);
-  const native = m.native;
-  return {
-    ...memorySource(bytes),
-    bytes,
-    async close(opts) {
-      if (opts?.unmapNow) native.unmap(ab);
-    },
-  };
+  return { ...memorySource(bytes), bytes, async close() {} };
 }
 
 /** Opens an Arrow file through a memory map: zero-copy random access. */

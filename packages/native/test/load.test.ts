@@ -1,0 +1,58 @@
+import test from 'ava';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import * as mod from '../src/index.js';
+import { fixture, runNode, shouldTestNative } from './helpers.js';
+
+const t0 = shouldTestNative ? test : test.skip;
+
+t0('the addon loads here and requireNative returns the binding', (t) => {
+  t.true(mod.isNativeAvailable, mod.nativeLoadError?.message);
+  t.is(mod.nativeLoadError, undefined);
+  t.is(mod.requireNative(), mod.native!);
+  for (const fn of [
+    'mmapFile', 'mmapFd', 'unmap', 'shmOpen', 'shmUnlink', 'ftruncate', 'fstatSize', 'fchmod', 'closeFd',
+    'futexWake', 'futexWaitAsync', 'getPeerCred', 'pageSize', 'debugCounters',
+  ] as const) {
+    t.is(typeof mod.native![fn], 'function', fn);
+  }
+});
+
+test('QUIVER_DISABLE_NATIVE=1: isNativeAvailable is false and requireNative throws ERR_QUIVER_NATIVE_UNAVAILABLE', async (t) => {
+  const r = await runNode(fixture('disabled-child'), [], { env: { ...process.env, QUIVER_DISABLE_NATIVE: '1' } });
+  t.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as {
+    isNativeAvailable: boolean;
+    nativeType: string;
+    loadErrorCode: string;
+    thrown?: { code: string; causeCode: string; message: string };
+  };
+  t.false(out.isNativeAvailable);
+  t.is(out.nativeType, 'undefined');
+  t.is(out.loadErrorCode, 'ERR_QUIVER_NATIVE_UNAVAILABLE');
+  t.is(out.thrown?.code, 'ERR_QUIVER_NATIVE_UNAVAILABLE');
+  t.is(out.thrown?.causeCode, 'ERR_QUIVER_NATIVE_UNAVAILABLE');
+  t.regex(out.thrown?.message ?? '', /QUIVER_DISABLE_NATIVE/);
+});
+
+t0('the addon works in a worker thread (its own environment): mmapFile + unmap', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'quiver-native-worker-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'w.txt');
+  writeFileSync(path, 'mapped inside a worker');
+  const results = await Promise.all(
+    [0, 1].map(async () => {
+      const worker = new Worker(fixture('worker-mmap'), { workerData: { path } });
+      const [msg] = await once(worker, 'message');
+      const [code] = await once(worker, 'exit');
+      return { msg, code };
+    }),
+  );
+  for (const { msg, code } of results) {
+    t.deepEqual(msg, { text: 'mapped inside a worker', length: 22, afterUnmap: 0 });
+    t.is(code, 0);
+  }
+});
