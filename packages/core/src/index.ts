@@ -24,3 +24,4 @@ export { writeFeather, readFeather, type FeatherWriteOptions, type FeatherReadOp
 export { toRows, toColumns, type RowOptions } from './rows.js';
 export { convert, detectForm, type ConvertOptions, type ConvertResult, type OutputFormat } from './convert.js';
 export { toArrowSchema, fromArrowSchema, toArrowField, fromArrowField } from './arrow/schema.js';
+export { inspect, type InspectResult, type InspectCompression, type InspectOptions } from './inspect.js';

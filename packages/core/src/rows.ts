@@ -21,6 +21,8 @@ function decimalString(words: Uint32Array, scale: number): string {
   if (scale > 0) {
     s = s.padStart(scale + 1, '0');
     s = `${s.slice(0, -scale)}.${s.slice(-scale)}`;
+  } else if (scale < 0 && n !== 0n) {
+    s += '0'.repeat(-scale); // a negative scale multiplies by a power of ten: 123e2 is 12300
   }
   return neg ? `-${s}` : s;
 }

@@ -1,6 +1,6 @@
 /**
- * Buffers of a record batch -> apache-arrow Data, as views of the body (apache-arrow copies a
- * buffer only when it is misaligned for its element type). The mirror of ./assemble.ts.
+ * Buffers of a record batch -> apache-arrow Data, as views of the body (../ipc/body.ts has already
+ * copied any buffer that was not 8-aligned). The mirror of ./assemble.ts.
  * Buffer sizes are checked against the lengths the batch declares, so a lying batch is an
  * InvalidDataError rather than a read past the end of a buffer.
  */
@@ -40,6 +40,33 @@ class Cursor {
   }
 }
 
+/** A typed array constructor, as apache-arrow's DataType.ArrayType and OffsetArrayType are. */
+interface ViewCtor {
+  new (length: number): ArrayBufferView;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): ArrayBufferView;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/**
+ * What apache-arrow's toArrayBufferView makes of a Uint8Array: a view of the same memory as
+ * `Ctor` (a RangeError if misaligned, as there), or a new empty array for no bytes.
+ */
+function view(Ctor: ViewCtor, b: Uint8Array): ArrayBufferView {
+  if (Ctor === Uint8Array) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  return b.byteLength <= 0 ? new Ctor(0) : new Ctor(b.buffer, b.byteOffset, b.byteLength / Ctor.BYTES_PER_ELEMENT);
+}
+
+/**
+ * makeData's result for the flat layouts (validity, optional offsets, values: every
+ * fixed-width type, bool, binary and utf8), built directly. makeData's visitor dispatch cost
+ * more than the rest of loading such a column; the Data is the same.
+ */
+function flatData(type: A.DataType, length: number, nullCount: number, nullBitmap: Uint8Array, values: Uint8Array, offsets?: { bytes: Uint8Array; wide: boolean }): A.Data {
+  const valueOffsets = offsets && view(offsets.wide ? BigInt64Array : Int32Array, offsets.bytes);
+  const buffers = [valueOffsets, view(type.ArrayType as ViewCtor, values), view(Uint8Array, nullBitmap)];
+  return new A.Data(type, 0, length, nullCount, buffers as never);
+}
+
 function need(b: Uint8Array, bytes: number, path: string, what: string): Uint8Array {
   if (b.byteLength < bytes) throw invalid(`'${path}': ${what} buffer has ${b.byteLength} bytes, needs ${bytes}`);
   return b;
@@ -77,7 +104,7 @@ function loadField(f: Field, at: A.DataType, c: Cursor, path: string): A.Data {
     case 'bool': {
       const nullBitmap = c.validity(path, length, nullCount);
       const data = need(c.nextBuffer(path), Math.ceil(length / 8), path, 'data');
-      return A.makeData({ type: at as A.Bool, length, nullCount, nullBitmap, data });
+      return flatData(at, length, nullCount, nullBitmap, data);
     }
     case 'binary':
     case 'utf8':
@@ -88,7 +115,7 @@ function loadField(f: Field, at: A.DataType, c: Cursor, path: string): A.Data {
       const valueOffsets = offsets(c.nextBuffer(path), length, wide, path);
       const data = c.nextBuffer(path);
       checkLastOffset(valueOffsets, length, wide, data.byteLength, path);
-      return A.makeData({ type: at as A.Utf8, length, nullCount, nullBitmap, valueOffsets, data } as never);
+      return flatData(at, length, nullCount, nullBitmap, data, { bytes: valueOffsets, wide });
     }
     case 'binaryView':
     case 'utf8View': {
@@ -137,7 +164,7 @@ function loadField(f: Field, at: A.DataType, c: Cursor, path: string): A.Data {
       const width = fixedWidth(t);
       const nullBitmap = c.validity(path, length, nullCount);
       const data = need(c.nextBuffer(path), length * width, path, 'data');
-      return A.makeData({ type: at, length, nullCount, nullBitmap, data } as never);
+      return flatData(at, length, nullCount, nullBitmap, data);
     }
   }
 }
@@ -169,13 +196,43 @@ export function loadColumns(
   const c = new Cursor(h, buffers, dictionaries, version);
   try {
     const out = fields.map((f, i) => loadField(f, arrowFields[i]!.type, c, f.name));
-    for (const d of out) if (d.length < h.length) throw invalid(`column is shorter (${d.length}) than the batch (${h.length})`);
+    // A column must be exactly as long as its batch (as Arrow C++ RecordBatch::Validate): apache-arrow
+    // would "fix" a longer one by backfilling a validity bitmap sized for the shorter length.
+    for (const d of out) if (d.length !== h.length) throw invalid(`a column has ${d.length} rows, its batch ${h.length}`);
     return out;
   } catch (e) {
     if (e instanceof QuiverError) throw e;
     // apache-arrow validates some shapes itself (typed array lengths); report those as bad input.
     throw invalid(`record batch does not match its schema: ${(e as Error).message}`, e);
   }
+}
+
+/**
+ * Whether a RecordBatch built by its constructor holds exactly `schema`, `data` and `_metadata`,
+ * as in apache-arrow 21 (the pinned version). Checked once, so that {@link newRecordBatch} falls
+ * back to the constructor if an upgrade adds state.
+ */
+const PLAIN_BATCH = (() => {
+  const schema = new A.Schema([]);
+  const data = A.makeData({ type: new A.Struct([]), length: 0, nullCount: 0, children: [] });
+  const keys = Object.keys(new A.RecordBatch(schema, data, new Map())).sort().join();
+  return keys === '_metadata,data,schema';
+})();
+
+const EMPTY_BUFFER = new ArrayBuffer(0);
+
+/**
+ * A RecordBatch over `children`, each exactly `length` long. The constructor's checks
+ * (ensureSameLengthData: Schema.assign, a second struct Data) were the largest fixed cost of
+ * decoding a batch, about 3 µs, and change nothing for columns of the batch's length; this
+ * builds what the constructor would: a struct Data as makeData makes it, and the three fields.
+ */
+function newRecordBatch(schema: A.Schema, length: number, children: A.Data[], metadata: Map<string, string>): A.RecordBatch {
+  // As makeData({ type, length, children }) leaves a struct: offset 0, nullCount 0, an empty bitmap.
+  const data = new A.Data(new A.Struct([...schema.fields]), 0, length, 0, [undefined, undefined, new Uint8Array(EMPTY_BUFFER, 0, 0)] as never, children);
+  const batch = Object.create(A.RecordBatch.prototype) as A.RecordBatch;
+  Object.assign(batch, { schema, data, _metadata: metadata });
+  return batch;
 }
 
 /** One record batch as an apache-arrow RecordBatch. */
@@ -189,6 +246,7 @@ export function loadRecordBatch(
   metadata?: Map<string, string>,
 ): A.RecordBatch {
   const children = loadColumns(fields, schema.fields, h, buffers, dictionaries, version);
+  if (PLAIN_BATCH && children.every((c) => c.length === h.length)) return newRecordBatch(schema, h.length, children, metadata ?? new Map());
   const data = A.makeData({ type: new A.Struct(schema.fields), length: h.length, nullCount: 0, children });
   const batch = new A.RecordBatch(schema, data, metadata);
   // apache-arrow rebuilds the schema with Schema.assign, which merges fields of the same name;

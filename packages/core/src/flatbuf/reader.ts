@@ -90,7 +90,7 @@ export class FbTable {
     if (t === 0) return null;
     const len = this.view.getUint32(t, true);
     need(this.view, t + 4, len, `${this.what} string`);
-    return utf8.decode(new Uint8Array(this.view.buffer, this.view.byteOffset + t + 4, len));
+    return len <= SHORT_STRING ? shortString(this.view, t + 4, len) : utf8.decode(new Uint8Array(this.view.buffer, this.view.byteOffset + t + 4, len));
   }
 
   /** A vector field: position of its first element and its length, checked for `elemSize`. */
@@ -113,6 +113,20 @@ export class FbTable {
     }
     return out;
   }
+}
+
+/** Strings up to this long are read in JS when ASCII; a TextDecoder call costs more for them. */
+const SHORT_STRING = 32;
+
+/** `len` bytes at `at` as a string: short ASCII ones (names, metadata keys) by hand, others by the decoder. */
+function shortString(view: DataView, at: number, len: number): string {
+  let s = '';
+  for (let i = 0; i < len; i++) {
+    const c = view.getUint8(at + i);
+    if (c > 0x7f) return utf8.decode(new Uint8Array(view.buffer, view.byteOffset + at, len));
+    s += String.fromCharCode(c);
+  }
+  return s;
 }
 
 /** Reads an int64 at `at` as a number, rejecting values a JS number cannot hold exactly. */

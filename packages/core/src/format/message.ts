@@ -5,6 +5,7 @@
 import { Builder } from 'flatbuffers';
 import { ErrorCode, invalid, QuiverError } from '../errors.js';
 import { FbTable, rootTable, safeInt64 } from '../flatbuf/reader.js';
+import { addFieldInt64, addInt64, writeInt64 } from '../flatbuf/writer.js';
 import { readKeyValues, readSchema, writeKeyValues, writeSchema, type SchemaLimits } from './schema.js';
 import { MetadataVersion, type Schema } from './types.js';
 
@@ -129,20 +130,20 @@ function writeRecordBatch(b: Builder, h: RecordBatchHeader): number {
   // Vectors of structs are written back to front (flatbuffers builds downwards).
   b.startVector(16, h.nodes.length, 8);
   for (let i = h.nodes.length - 1; i >= 0; i--) {
-    b.writeInt64(BigInt(h.nodes[i]!.nullCount));
-    b.writeInt64(BigInt(h.nodes[i]!.length));
+    writeInt64(b, h.nodes[i]!.nullCount);
+    writeInt64(b, h.nodes[i]!.length);
   }
   const nodes = b.endVector();
   b.startVector(16, h.buffers.length, 8);
   for (let i = h.buffers.length - 1; i >= 0; i--) {
-    b.writeInt64(BigInt(h.buffers[i]!.length));
-    b.writeInt64(BigInt(h.buffers[i]!.offset));
+    writeInt64(b, h.buffers[i]!.length);
+    writeInt64(b, h.buffers[i]!.offset);
   }
   const buffers = b.endVector();
   let variadic = 0;
   if (h.variadicBufferCounts.length > 0) {
     b.startVector(8, h.variadicBufferCounts.length, 8);
-    for (let i = h.variadicBufferCounts.length - 1; i >= 0; i--) b.addInt64(BigInt(h.variadicBufferCounts[i]!));
+    for (let i = h.variadicBufferCounts.length - 1; i >= 0; i--) addInt64(b, h.variadicBufferCounts[i]!);
     variadic = b.endVector();
   }
   let compression = 0;
@@ -154,7 +155,7 @@ function writeRecordBatch(b: Builder, h: RecordBatchHeader): number {
     compression = b.endObject();
   }
   b.startObject(5);
-  b.addFieldInt64(0, BigInt(h.length), 0n);
+  addFieldInt64(b, 0, h.length, 0);
   b.addFieldOffset(1, nodes, 0);
   b.addFieldOffset(2, buffers, 0);
   if (compression) b.addFieldOffset(3, compression, 0);
@@ -164,7 +165,34 @@ function writeRecordBatch(b: Builder, h: RecordBatchHeader): number {
 
 /** Encodes a Message flatbuffer (without the framing prefix). */
 export function encodeMessage(m: Message): Uint8Array {
-  const b = new Builder(256 + 32 * (m.header.type === 'schema' ? m.header.schema.fields.length : m.header.batch.buffers.length));
+  return buildMessage(new Builder(256 + 32 * (m.header.type === 'schema' ? m.header.schema.fields.length : m.header.batch.buffers.length)), m);
+}
+
+/**
+ * A Builder kept between {@link withEncodedMessage} calls: constructing one (its buffer, its
+ * TextEncoder) cost more than encoding a record batch header into it. Module state, but only
+ * scratch: encoding is synchronous, and the builder is taken out while in use.
+ */
+let scratch: Builder | null = null;
+/** Builders that grew past this (huge schemas) are dropped rather than kept. */
+const SCRATCH_MAX_BYTES = 1 << 16;
+
+/**
+ * Encodes `m` into a reused builder and hands its bytes to `use`; they are valid only during
+ * the call (copy what must outlive it). What framing uses to encode without allocating.
+ */
+export function withEncodedMessage<T>(m: Message, use: (metadata: Uint8Array) => T): T {
+  const b = scratch ?? new Builder(1024);
+  scratch = null;
+  b.clear();
+  try {
+    return use(buildMessage(b, m));
+  } finally {
+    if (b.dataBuffer().capacity() <= SCRATCH_MAX_BYTES) scratch = b;
+  }
+}
+
+function buildMessage(b: Builder, m: Message): Uint8Array {
   let tag: number;
   let header: number;
   switch (m.header.type) {
@@ -180,7 +208,7 @@ export function encodeMessage(m: Message): Uint8Array {
       tag = HEADER.DictionaryBatch;
       const data = writeRecordBatch(b, m.header.batch);
       b.startObject(3);
-      b.addFieldInt64(0, BigInt(m.header.id), 0n);
+      addFieldInt64(b, 0, m.header.id, 0);
       b.addFieldOffset(1, data, 0);
       b.addFieldInt8(2, m.header.isDelta ? 1 : 0, 0);
       header = b.endObject();
@@ -192,7 +220,7 @@ export function encodeMessage(m: Message): Uint8Array {
   b.addFieldInt16(0, m.version, 0);
   b.addFieldInt8(1, tag, 0);
   b.addFieldOffset(2, header, 0);
-  b.addFieldInt64(3, BigInt(m.bodyLength), 0n);
+  addFieldInt64(b, 3, m.bodyLength, 0);
   if (meta) b.addFieldOffset(4, meta, 0);
   b.finish(b.endObject());
   return b.asUint8Array();

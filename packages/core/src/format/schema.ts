@@ -5,6 +5,7 @@
 import { Builder } from 'flatbuffers';
 import { invalid, QuiverError, ErrorCode } from '../errors.js';
 import { FbTable } from '../flatbuf/reader.js';
+import { addFieldInt64, createString } from '../flatbuf/writer.js';
 import type { ArrowType, Field, IntType, Schema, TimeUnit } from './types.js';
 
 /** Limits applied while reading a schema; a hostile schema must not exhaust the stack or memory. */
@@ -103,7 +104,11 @@ function readType(tag: number, t: FbTable | null, fieldName: string): ArrowType 
     case TAG.Decimal: {
       const bitWidth = t.int32(2, 128);
       if (bitWidth !== 32 && bitWidth !== 64 && bitWidth !== 128 && bitWidth !== 256) throw invalid(`decimal bit width ${bitWidth} is invalid`);
-      return { kind: 'decimal', precision: t.int32(0, 0), scale: t.int32(1, 0), bitWidth };
+      // As Arrow C++ (DecimalType::ValidateParameters): 1 <= precision <= the most digits the width holds.
+      const precision = t.int32(0, 0);
+      const maxPrecision = { 32: 9, 64: 18, 128: 38, 256: 76 }[bitWidth];
+      if (precision < 1 || precision > maxPrecision) throw invalid(`decimal${bitWidth} precision ${precision} is outside [1, ${maxPrecision}]`);
+      return { kind: 'decimal', precision, scale: t.int32(1, 0), bitWidth };
     }
     case TAG.Date: {
       const u = t.int16(0, 1);
@@ -184,8 +189,8 @@ export function writeKeyValues(b: Builder, m: Map<string, string>): number {
   if (m.size === 0) return 0;
   const kvs: number[] = [];
   for (const [k, v] of m) {
-    const ko = b.createString(k);
-    const vo = b.createString(v);
+    const ko = createString(b, k);
+    const vo = createString(b, v);
     b.startObject(2);
     b.addFieldOffset(0, ko, 0);
     b.addFieldOffset(1, vo, 0);
@@ -231,7 +236,7 @@ function writeType(b: Builder, t: ArrowType): [tag: number, table: number] {
       b.addFieldInt32(1, t.bitWidth, 32);
       return [TAG.Time, b.endObject()];
     case 'timestamp': {
-      const tz = t.timezone === null ? 0 : b.createString(t.timezone);
+      const tz = t.timezone === null ? 0 : createString(b, t.timezone);
       b.startObject(2);
       b.addFieldInt16(0, UNITS.indexOf(t.unit), 0);
       if (tz) b.addFieldOffset(1, tz, 0);
@@ -276,13 +281,13 @@ function writeType(b: Builder, t: ArrowType): [tag: number, table: number] {
 }
 
 function writeField(b: Builder, f: Field): number {
-  const name = b.createString(f.name);
+  const name = createString(b, f.name);
   const [tag, type] = writeType(b, f.type);
   let dict = 0;
   if (f.dictionary) {
     const idx = writeIntTable(b, f.dictionary.indexType);
     b.startObject(4);
-    b.addFieldInt64(0, BigInt(f.dictionary.id), 0n);
+    addFieldInt64(b, 0, f.dictionary.id, 0);
     b.addFieldOffset(1, idx, 0);
     b.addFieldInt8(2, f.dictionary.isOrdered ? 1 : 0, 0);
     dict = b.endObject();

@@ -29,7 +29,7 @@ export function readBodyBuffers(h: RecordBatchHeader, body: Uint8Array, opts: Bo
     }
     const raw = body.subarray(offset, offset + length);
     if (codec === null || length === 0) {
-      out[i] = raw;
+      out[i] = aligned(raw);
       continue;
     }
     if (length < 8) throw invalid(`compressed buffer ${i} is shorter than its length prefix`);
@@ -37,7 +37,7 @@ export function readBodyBuffers(h: RecordBatchHeader, body: Uint8Array, opts: Bo
     const lo = view.getUint32(0, true);
     const hi = view.getInt32(4, true);
     if (hi === -1 && lo === 0xffffffff) {
-      out[i] = raw.subarray(8); // stored uncompressed: the writer found it did not compress
+      out[i] = aligned(raw.subarray(8)); // stored uncompressed: the writer found it did not compress
       continue;
     }
     const declared = hi * 0x100000000 + lo;
@@ -54,9 +54,18 @@ export function readBodyBuffers(h: RecordBatchHeader, body: Uint8Array, opts: Bo
     if (plain.byteLength !== declared) {
       throw new QuiverError(ErrorCode.DECOMPRESSION_FAILED, `buffer ${i} decompressed to ${plain.byteLength} bytes, ${declared} were declared`);
     }
-    out[i] = plain;
+    out[i] = aligned(plain);
   }
   return out;
+}
+
+/**
+ * `b` itself when it starts 8-aligned, else a copy that does. apache-arrow builds typed arrays
+ * over the bytes as they are and cannot view an Int32Array or Float64Array at an odd offset, so
+ * input that arrives misaligned (a Uint8Array at byteOffset 1, a legacy 4-byte prefix) is copied.
+ */
+function aligned(b: Uint8Array): Uint8Array {
+  return b.byteOffset % 8 === 0 ? b : b.slice();
 }
 
 export interface BodyWriteOptions {

@@ -41,6 +41,8 @@ export class IpcEncoder {
   private started = false;
   private finished = false;
   private position = 0;
+  private batchCount = 0;
+  // Only a file's footer needs the blocks; a stream does not keep one per message it sends.
   private readonly dictionaryBlocks: Block[] = [];
   private readonly batchBlocks: Block[] = [];
 
@@ -83,8 +85,11 @@ export class IpcEncoder {
     const message: Message = { version: MetadataVersion.V5, header, bodyLength: body.byteLength, metadata };
     const start = this.position;
     const encoded = this.track(frameMessage(message, body.parts));
-    const block = { offset: start, metaDataLength: encoded.metadataLength, bodyLength: encoded.bodyLength };
-    (kind.type === 'recordBatch' ? this.batchBlocks : this.dictionaryBlocks).push(block);
+    if (kind.type === 'recordBatch') this.batchCount++;
+    if (this.form === 'file') {
+      const block = { offset: start, metaDataLength: encoded.metadataLength, bodyLength: encoded.bodyLength };
+      (kind.type === 'recordBatch' ? this.batchBlocks : this.dictionaryBlocks).push(block);
+    }
     out.push(encoded);
     return out;
   }
@@ -117,7 +122,7 @@ export class IpcEncoder {
   }
 
   get recordBatchCount(): number {
-    return this.batchBlocks.length;
+    return this.batchCount;
   }
 
   private track(m: EncodedMessage): EncodedMessage {

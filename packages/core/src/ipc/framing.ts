@@ -6,9 +6,9 @@
  * hands out views of them, copying only a message that straddles chunks.
  */
 import { ErrorCode, FormatMismatchError, invalid, QuiverError, truncated } from '../errors.js';
-import { decodeMessage, encodeMessage, type Message } from '../format/message.js';
+import { decodeMessage, withEncodedMessage, type Message } from '../format/message.js';
 import type { SchemaLimits } from '../format/schema.js';
-import { align8, ZERO_PAD } from './body.js';
+import { align8 } from './body.js';
 
 /** One encoded IPC message as a gather list: write `buffers` in order, never concatenated. */
 export interface EncodedMessage {
@@ -20,24 +20,54 @@ export interface EncodedMessage {
 }
 
 const CONTINUATION = 0xffffffff;
+const NO_BYTES = new ArrayBuffer(0);
 export const ARROW_MAGIC = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]); // "ARROW1"
 
 /** End-of-stream marker: continuation then a zero length. */
 export const EOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
 
-/** Frames a message: prefix, metadata padded so the body starts 8-aligned, then the body parts. */
+/**
+ * Frames a message: prefix, metadata padded so the body starts 8-aligned, then the body parts.
+ * Prefix, flatbuffer and padding share one allocation but stay separate views, so `buffers[0]`
+ * is the 8-byte prefix and `buffers[1]` the flatbuffer.
+ */
 export function frameMessage(message: Message, body: Uint8Array[]): EncodedMessage {
-  const meta = encodeMessage(message);
-  const metadataLength = align8(8 + meta.byteLength);
-  const prefix = new Uint8Array(8);
-  const view = new DataView(prefix.buffer);
-  view.setUint32(0, CONTINUATION, true);
-  view.setInt32(4, metadataLength - 8, true);
-  const buffers = [prefix, meta];
-  const pad = metadataLength - 8 - meta.byteLength;
-  if (pad > 0) buffers.push(ZERO_PAD.subarray(0, pad));
-  for (const b of body) buffers.push(b);
-  return { buffers, byteLength: metadataLength + message.bodyLength, metadataLength, bodyLength: message.bodyLength };
+  return withEncodedMessage(message, (meta) => {
+    const metaEnd = 8 + meta.byteLength;
+    const metadataLength = align8(metaEnd);
+    const framed = metadataBytes(metadataLength);
+    const size = metadataLength - 8;
+    framed.fill(0xff, 0, 4); // the continuation marker, then the size (little-endian int32)
+    framed[4] = size;
+    framed[5] = size >> 8;
+    framed[6] = size >> 16;
+    framed[7] = size >> 24;
+    framed.set(meta, 8);
+    const buffers: Uint8Array[] = [framed.subarray(0, 8), framed.subarray(8, metaEnd)];
+    if (metaEnd < metadataLength) buffers.push(framed.subarray(metaEnd));
+    for (const b of body) buffers.push(b);
+    return { buffers, byteLength: metadataLength + message.bodyLength, metadataLength, bodyLength: message.bodyLength };
+  });
+}
+
+/**
+ * Framed metadata is carved out of shared slabs, as Node carves small Buffers out of its pool:
+ * an ArrayBuffer of its own per message cost more than encoding a record batch header. So
+ * messages' metadata may share an ArrayBuffer (never transfer or detach `.buffer` of one). A
+ * slab is zeroed when made and each part is handed out once; a full slab is left to the GC.
+ */
+const SLAB_BYTES = 16 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+/** `n` zeroed bytes (n a multiple of 8, so every part starts 8-aligned). */
+function metadataBytes(n: number): Uint8Array {
+  if (n > SLAB_BYTES / 8) return new Uint8Array(n);
+  if (slabUsed + n > slab.byteLength) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  return slab.subarray(slabUsed, (slabUsed += n));
 }
 
 /** A decoded message with its body as one contiguous view. */
@@ -72,6 +102,9 @@ export class MessageFramer {
 
   push(chunk: Uint8Array): void {
     if (chunk.byteLength === 0) return;
+    // A Node Buffer's subarray builds a Buffer, several times slower than a Uint8Array's, and
+    // decoding takes a few views per message; so work on a plain view of the same memory.
+    if (Object.getPrototypeOf(chunk) !== Uint8Array.prototype) chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.chunks.push(chunk);
     this.available += chunk.byteLength;
   }
@@ -135,40 +168,42 @@ export class MessageFramer {
   }
 
   private startsWithMagic(): boolean {
-    const head = this.peek(6);
-    return ARROW_MAGIC.every((b, i) => head[i] === b);
+    for (let i = 0; i < ARROW_MAGIC.length; i++) if (this.peekByte(i) !== ARROW_MAGIC[i]) return false;
+    return true;
   }
 
   private peekUint32(at: number): number {
-    const b = this.peek(at + 4);
-    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+    return (this.peekByte(at) | (this.peekByte(at + 1) << 8) | (this.peekByte(at + 2) << 16) | (this.peekByte(at + 3) << 24)) >>> 0;
   }
 
-  /** The next `n` buffered bytes without consuming them (n is small). */
-  private peek(n: number): Uint8Array {
-    const first = this.chunks[0]!;
-    if (first.byteLength - this.head >= n) return first.subarray(this.head, this.head + n);
-    const out = new Uint8Array(n);
-    let filled = 0;
-    for (let i = 0; filled < n; i++) {
-      const c = this.chunks[i]!;
-      const from = i === 0 ? this.head : 0;
-      const take = Math.min(n - filled, c.byteLength - from);
-      out.set(c.subarray(from, from + take), filled);
-      filled += take;
-    }
-    return out;
+  /** The buffered byte `at` bytes ahead, without consuming or allocating (`at` < available). */
+  private peekByte(at: number): number {
+    let i = 0;
+    at += this.head;
+    while (at >= this.chunks[i]!.byteLength) at -= this.chunks[i++]!.byteLength;
+    return this.chunks[i]![at]!;
   }
 
+  /** Consumes `n` bytes without making a view of them. */
   private skip(n: number): void {
-    this.take(n);
+    this.available -= n;
+    while (n > 0) {
+      const rest = this.chunks[0]!.byteLength - this.head;
+      if (n < rest) {
+        this.head += n;
+        return;
+      }
+      n -= rest;
+      this.chunks.shift();
+      this.head = 0;
+    }
   }
 
   /** Consumes `n` bytes: a view when they lie in one chunk, else one copy. */
   private take(n: number): Uint8Array {
     this.available -= n;
     const first = this.chunks[0];
-    if (n === 0) return new Uint8Array(0);
+    if (n === 0) return new Uint8Array(NO_BYTES); // as new Uint8Array(0), minus allocating a buffer
     if (first!.byteLength - this.head >= n) {
       const v = first!.subarray(this.head, this.head + n);
       this.head += n;

@@ -34,10 +34,11 @@ const flat = (ms: EncodedMessage[]): Uint8Array[] => ms.flatMap((m) => m.buffers
  */
 export async function writeIpc(sink: ByteSink, source: BatchSource, form: IpcForm, opts: WriteOptions & { schema?: A.Schema } = {}): Promise<number> {
   let encoder: RecordBatchEncoder | undefined;
-  if (opts.schema || source instanceof A.Table || source instanceof A.RecordBatch) {
-    encoder = new RecordBatchEncoder(opts.schema ?? (source as A.Table).schema, form, opts);
-  }
   try {
+    // Inside the try: options the encoder refuses must still close the sink (a file handle).
+    if (opts.schema || source instanceof A.Table || source instanceof A.RecordBatch) {
+      encoder = new RecordBatchEncoder(opts.schema ?? (source as A.Table).schema, form, opts);
+    }
     for await (const batch of batchesOf(source)) {
       encoder ??= new RecordBatchEncoder(batch.schema, form, opts);
       for (const piece of split(batch, opts.maxBatchRows)) await sink.write(flat(encoder.write(piece)));

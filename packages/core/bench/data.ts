@@ -1,0 +1,58 @@
+/**
+ * Benchmark data shared by Quiver's benches: deterministic apache-arrow tables, so every run and
+ * every package measures the same bytes.
+ */
+import * as A from 'apache-arrow';
+
+/** mulberry32: a small seeded PRNG, so every run benchmarks the same bytes. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ALPHABET = new TextEncoder().encode('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_');
+
+/** One table of one record batch: int64, float64, and utf8 with ~10% nulls (0-16 ASCII bytes). */
+export function makeTable(rows: number, seed = 42): A.Table {
+  const rand = prng(seed);
+  const ints = new BigInt64Array(rows);
+  const halves = new Int32Array(ints.buffer);
+  for (let i = 0; i < rows; i++) {
+    halves[2 * i] = (rand() * 0x100000000) | 0;
+    halves[2 * i + 1] = ((rand() - 0.5) * 0x200000) | 0; // keeps values inside ±2^52
+  }
+  const floats = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) floats[i] = (rand() - 0.5) * 1e6;
+
+  const offsets = new Int32Array(rows + 1);
+  const validity = new Uint8Array((rows + 7) >> 3);
+  const chars = new Uint8Array(rows * 16);
+  let end = 0;
+  let nullCount = 0;
+  for (let i = 0; i < rows; i++) {
+    if (rand() < 0.1) {
+      nullCount++;
+    } else {
+      validity[i >> 3]! |= 1 << (i & 7);
+      const len = Math.floor(rand() * 17);
+      for (let j = 0; j < len; j++) chars[end++] = ALPHABET[Math.floor(rand() * ALPHABET.length)]!;
+    }
+    offsets[i + 1] = end;
+  }
+  const data = {
+    i64: A.makeVector(A.makeData({ type: new A.Int64(), length: rows, data: ints })),
+    f64: A.makeVector(A.makeData({ type: new A.Float64(), length: rows, data: floats })),
+    str: A.makeVector(
+      A.makeData({ type: new A.Utf8(), length: rows, nullCount, nullBitmap: validity, valueOffsets: offsets, data: chars.slice(0, end) }),
+    ),
+  };
+  const table = new A.Table(data);
+  if (table.batches.length !== 1) throw new Error('expected one record batch');
+  return table;
+}
