@@ -1,0 +1,79 @@
+/**
+ * `quiver inspect PATH [--json]`: form, compression, schema and counts, from metadata only
+ * (core's `inspect`), so a file of any size answers at once. Feather V2 files are Arrow files and
+ * are reported as `file`: nothing in the bytes tells them apart.
+ */
+import { stat } from 'node:fs/promises';
+import { ErrorCode, fieldTypeName, inspect, QuiverError, type Field, type InspectResult } from '@quiver/core';
+
+/** A field as `--json` prints it. `metadata` only when the field has some. */
+export interface JsonField {
+  name: string;
+  type: string;
+  nullable: boolean;
+  metadata?: Record<string, string>;
+}
+
+/** What `--json` prints. `metadata` (the schema's) only when there is some. */
+export interface InspectJson {
+  format: 'stream' | 'file';
+  compression: InspectResult['compression'];
+  schema: JsonField[];
+  batches: number;
+  rows: number;
+  metadata?: Record<string, string>;
+}
+
+function jsonField(f: Field): JsonField {
+  const out: JsonField = { name: f.name, type: fieldTypeName(f), nullable: f.nullable };
+  if (f.metadata.size > 0) out.metadata = Object.fromEntries(f.metadata);
+  return out;
+}
+
+export function inspectJson(r: InspectResult): InspectJson {
+  const out: InspectJson = {
+    format: r.format,
+    compression: r.compression,
+    schema: r.schema.fields.map(jsonField),
+    batches: r.batches,
+    rows: r.rows,
+  };
+  if (r.schema.metadata.size > 0) out.metadata = Object.fromEntries(r.schema.metadata);
+  return out;
+}
+
+function metadataLines(m: Map<string, string>, indent: string): string[] {
+  const cut = (s: string) => (s.length > 100 ? `${s.slice(0, 99)}…` : s);
+  return [...m].map(([k, v]) => `${indent}${k}: ${cut(JSON.stringify(v))}`);
+}
+
+/** The human-readable report. */
+export function inspectText(r: InspectResult): string {
+  const lines = [
+    `format       ${r.format}`,
+    `compression  ${r.compression}`,
+    `batches      ${r.batches}`,
+    `rows         ${r.rows}`,
+  ];
+  if (r.dictionaries > 0) lines.push(`dictionaries ${r.dictionaries}`);
+  lines.push('schema');
+  for (const f of r.schema.fields) {
+    lines.push(`  ${f.name}: ${fieldTypeName(f)}${f.nullable ? '' : ' not null'}`);
+    lines.push(...metadataLines(f.metadata, '    -- '));
+  }
+  if (r.schema.metadata.size > 0) lines.push('metadata', ...metadataLines(r.schema.metadata, '  '));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Fails with ERR_QUIVER_IO unless `path` is a regular file (the verb needs to read it at offsets). */
+export async function requireRegularFile(path: string, verb: string): Promise<number> {
+  const st = await stat(path);
+  if (!st.isFile()) throw new QuiverError(ErrorCode.IO, `${verb} reads a regular file; ${path} is not one`);
+  return st.size;
+}
+
+export async function inspectCommand(path: string, json: boolean): Promise<string> {
+  await requireRegularFile(path, 'inspect');
+  const r = await inspect(path);
+  return json ? `${JSON.stringify(inspectJson(r), null, 2)}\n` : inspectText(r);
+}
