@@ -37,9 +37,9 @@ export const USAGE = `Usage: quiver <command> [options]
 
 Commands:
   inspect PATH [--json]
-      Format (stream or file), compression, schema, record batch and row counts.
-      Reads only metadata, never the data. Feather V2 files are Arrow IPC files
-      and are reported as "file": nothing in the bytes tells them apart.
+      Format (stream, file or feather), compression, schema, batch and row counts.
+      Reads only metadata, never the data. A Feather V2 file is an Arrow IPC file
+      byte for byte: an Arrow file named *.feather is reported as "feather".
   convert IN OUT [--format stream|file|feather] [--compression none|lz4|zstd] [--level N]
       Any Arrow stream or file to any form. The format defaults from OUT's extension
       (.arrows/.stream: stream, .arrow/.ipc: file, .feather: feather; else stream);

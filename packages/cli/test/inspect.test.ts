@@ -20,8 +20,8 @@ for (const form of forms) {
       const json = JSON.parse(r.stdout) as Record<string, unknown>;
       t.deepEqual(Object.keys(json), ['format', 'compression', 'schema', 'batches', 'rows']);
       t.deepEqual(json, {
-        // Feather V2 is the Arrow file format: the bytes are the same, and so is the answer.
-        format: form === 'stream' ? 'stream' : 'file',
+        // Feather V2 is the Arrow file format: a *.feather name is what tells them apart.
+        format: form,
         compression,
         schema: SAMPLE_SCHEMA,
         batches: BATCHES,
@@ -30,6 +30,14 @@ for (const form of forms) {
     });
   }
 }
+
+test('an Arrow file named .feather is reported as feather, a Feather file named otherwise as file', async (t) => {
+  const dir = tmpDir(t);
+  await writeSample(join(dir, 'a.feather'), table, 'file', 'none');
+  await writeSample(join(dir, 'b.arrow'), table, 'feather', 'lz4');
+  t.is(JSON.parse((await quiver('inspect', join(dir, 'a.feather'), '--json')).stdout).format, 'feather');
+  t.is(JSON.parse((await quiver('inspect', join(dir, 'b.arrow'), '--json')).stdout).format, 'file');
+});
 
 test('text report: one line per fact, fields as pyarrow prints them', async (t) => {
   const path = join(tmpDir(t), 'sample.arrow');

@@ -1,7 +1,8 @@
 /**
  * `quiver inspect PATH [--json]`: form, compression, schema and counts, from metadata only
- * (core's `inspect`), so a file of any size answers at once. Feather V2 files are Arrow files and
- * are reported as `file`: nothing in the bytes tells them apart.
+ * (core's `inspect`), so a file of any size answers at once. A Feather V2 file is an Arrow file
+ * byte for byte, so nothing in the bytes tells them apart: an Arrow file named `*.feather` is
+ * reported as `feather` (what its writer called it), any other as `file`.
  */
 import { stat } from 'node:fs/promises';
 import { ErrorCode, fieldTypeName, inspect, QuiverError, type Field, type InspectResult } from '@quiver/core';
@@ -16,7 +17,7 @@ export interface JsonField {
 
 /** What `--json` prints. `metadata` (the schema's) only when there is some. */
 export interface InspectJson {
-  format: 'stream' | 'file';
+  format: 'stream' | 'file' | 'feather';
   compression: InspectResult['compression'];
   schema: JsonField[];
   batches: number;
@@ -30,9 +31,14 @@ function jsonField(f: Field): JsonField {
   return out;
 }
 
-export function inspectJson(r: InspectResult): InspectJson {
+/** `feather` for an Arrow file named *.feather, else the form the bytes have. */
+export function displayFormat(r: InspectResult, path: string): InspectJson['format'] {
+  return r.format === 'file' && /\.feather$/i.test(path) ? 'feather' : r.format;
+}
+
+export function inspectJson(r: InspectResult, path = ''): InspectJson {
   const out: InspectJson = {
-    format: r.format,
+    format: displayFormat(r, path),
     compression: r.compression,
     schema: r.schema.fields.map(jsonField),
     batches: r.batches,
@@ -48,9 +54,9 @@ function metadataLines(m: Map<string, string>, indent: string): string[] {
 }
 
 /** The human-readable report. */
-export function inspectText(r: InspectResult): string {
+export function inspectText(r: InspectResult, path = ''): string {
   const lines = [
-    `format       ${r.format}`,
+    `format       ${displayFormat(r, path)}`,
     `compression  ${r.compression}`,
     `batches      ${r.batches}`,
     `rows         ${r.rows}`,
@@ -75,5 +81,5 @@ export async function requireRegularFile(path: string, verb: string): Promise<nu
 export async function inspectCommand(path: string, json: boolean): Promise<string> {
   await requireRegularFile(path, 'inspect');
   const r = await inspect(path);
-  return json ? `${JSON.stringify(inspectJson(r), null, 2)}\n` : inspectText(r);
+  return json ? `${JSON.stringify(inspectJson(r, path), null, 2)}\n` : inspectText(r, path);
 }
