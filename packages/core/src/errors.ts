@@ -35,6 +35,18 @@ export const ErrorCode = {
   ABORTED: 'ERR_QUIVER_ABORTED',
   /** The operating system refused a read, write or open; `cause` holds its error. */
   IO: 'ERR_QUIVER_IO',
+  /** A send that was asked not to wait found the transport full. */
+  BUSY: 'ERR_QUIVER_BUSY',
+  /** The address is held by a live listener (a Unix socket file answers, a port is bound). */
+  ADDRESS_IN_USE: 'ERR_QUIVER_ADDRESS_IN_USE',
+  /** A connection could not be made, or failed (refused, reset, TLS handshake). */
+  CONNECTION_FAILED: 'ERR_QUIVER_CONNECTION_FAILED',
+  /** The peer is not allowed (peer-credential allow-list, client certificate). */
+  PEER_REJECTED: 'ERR_QUIVER_PEER_REJECTED',
+  /** A subscriber fell too far behind under the `disconnect` policy. */
+  SLOW_CONSUMER: 'ERR_QUIVER_SLOW_CONSUMER',
+  /** A protocol message (control frame) that is malformed or unexpected. */
+  PROTOCOL: 'ERR_QUIVER_PROTOCOL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -25,3 +25,4 @@ export { toRows, toColumns, type RowOptions } from './rows.js';
 export { convert, detectForm, type ConvertOptions, type ConvertResult, type OutputFormat } from './convert.js';
 export { toArrowSchema, fromArrowSchema, toArrowField, fromArrowField } from './arrow/schema.js';
 export { inspect, type InspectResult, type InspectCompression, type InspectOptions } from './inspect.js';
+export * from './transport/transport.js';
