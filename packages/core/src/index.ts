@@ -26,3 +26,4 @@ export { convert, detectForm, type ConvertOptions, type ConvertResult, type Outp
 export { toArrowSchema, fromArrowSchema, toArrowField, fromArrowField } from './arrow/schema.js';
 export { inspect, type InspectResult, type InspectCompression, type InspectOptions } from './inspect.js';
 export * from './transport/transport.js';
+export * from './messaging/index.js';

@@ -77,16 +77,36 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
     return this.decoder.dictionaries;
   }
 
+  /**
+   * How the stream ended, once it has: `'eos'` at its end-of-stream marker, `'closed'` when the
+   * source ended cleanly between messages without one (pyarrow accepts that too), or the error
+   * that ended it (a truncated message, a failed connection, bad data). `null` while open.
+   */
+  get end(): 'eos' | 'closed' | Error | null {
+    return this.endState;
+  }
+
+  private endState: 'eos' | 'closed' | Error | null = null;
+
   /** The next record batch, or null at the end of this stream. */
   async next(): Promise<A.RecordBatch | null> {
     while (!this.done) {
-      const r = await this.messages.next();
-      if (r.done || r.value === 'eos') {
+      let r: IteratorResult<RawMessage | 'eos'>;
+      let batch: A.RecordBatch | null;
+      try {
+        r = await this.messages.next();
+        if (r.done || r.value === 'eos') {
+          this.done = true;
+          this.endState = r.done ? 'closed' : 'eos';
+          this.onEnd(!r.done);
+          return null;
+        }
+        batch = this.decoder.apply(r.value.message, r.value.body);
+      } catch (e) {
         this.done = true;
-        this.onEnd(!r.done);
-        return null;
+        this.endState = e as Error;
+        throw e;
       }
-      const batch = this.decoder.apply(r.value.message, r.value.body);
       if (batch) return batch;
     }
     return null;

@@ -1,0 +1,393 @@
+/**
+ * Publish/subscribe over any connection-oriented transport. A publisher listens; each subscriber
+ * connects, names a topic with a hello (or sends nothing, like plain pyarrow, and gets the default
+ * topic), receives the topic's schema and current dictionaries, then every batch published after
+ * it joined. Batches are encoded once and the same buffers fanned out to every subscriber.
+ *
+ * Each subscription has a bounded queue and a policy for when it is full:
+ * - `block` (default): the publisher's `publish` waits until there is room;
+ * - `drop-oldest`: the oldest queued batch is dropped and counted (dictionaries never are);
+ * - `disconnect`: the subscriber is disconnected (ERR_QUIVER_SLOW_CONSUMER) and counted.
+ */
+import * as A from 'apache-arrow';
+import { ErrorCode, QuiverError } from '../errors.js';
+import { RecordBatchEncoder, type EncoderOptions } from '../ipc/encoder.js';
+import type { EncodedMessage } from '../ipc/framing.js';
+import { StreamReader, type StreamReaderOptions } from '../ipc/stream-reader.js';
+import type { Connection, Listener, PeerInfo, TransportOptions, TransportRegistry } from '../transport/transport.js';
+import { decodeHello, encodeHello } from './control.js';
+import { AsyncQueue } from './queue.js';
+import { connectWithBackoff, DEFAULT_MAX_MESSAGE_BYTES, type ReconnectOptions } from './streams.js';
+
+export type SlowSubscriberPolicy = 'block' | 'drop-oldest' | 'disconnect';
+
+export const DEFAULT_TOPIC = 'default';
+
+export interface SubscriberStats {
+  id: number;
+  peer: PeerInfo;
+  topic: string;
+  policy: SlowSubscriberPolicy;
+  /** Record batches handed to the transport. */
+  batches: number;
+  /** Bytes handed to the transport. */
+  bytes: number;
+  /** Record batches dropped under `drop-oldest`. */
+  drops: number;
+  /** Messages queued for this subscriber now. */
+  queueDepth: number;
+  state: 'joining' | 'active' | 'closed';
+  /** Why it closed, if it did. */
+  closeReason?: string;
+}
+
+export interface PublisherOptions {
+  /** Policy for subscribers of every topic unless a topic says otherwise. @default 'block' */
+  policy?: SlowSubscriberPolicy;
+  /** Queue length per subscriber, in messages. @default 16 */
+  queueLength?: number;
+  /**
+   * How long a new connection may take to send its hello before it is taken for a plain Arrow
+   * subscriber of the default topic. @default 200
+   */
+  helloTimeoutMs?: number;
+}
+
+interface Item {
+  message: EncodedMessage;
+  /** Record batches may be dropped; schema and dictionary messages never. */
+  droppable: boolean;
+}
+
+class Subscriber {
+  readonly queue: AsyncQueue<Item>;
+  readonly stats: SubscriberStats;
+  private readonly done: Promise<void>;
+
+  constructor(
+    readonly conn: Connection,
+    id: number,
+    topic: string,
+    readonly policy: SlowSubscriberPolicy,
+    capacity: number,
+    private readonly onClose: (s: Subscriber) => void,
+  ) {
+    this.queue = new AsyncQueue<Item>(capacity);
+    this.stats = { id, peer: conn.peer, topic, policy, batches: 0, bytes: 0, drops: 0, queueDepth: 0, state: 'joining' };
+    this.done = this.pump();
+  }
+
+  /** Queues a message according to the policy. Resolves when queued (block: when there is room). */
+  async offer(item: Item): Promise<void> {
+    if (this.stats.state === 'closed') return;
+    if (!this.queue.full) {
+      this.queue.pushNow(item);
+    } else if (this.policy === 'block') {
+      await this.queue.push(item);
+    } else if (!item.droppable) {
+      // Dictionaries and the end of stream always go in, past the bound: they are few, and a
+      // subscriber without them could not read what follows.
+      this.queue.pushNow(item);
+    } else if (this.policy === 'drop-oldest') {
+      // Make room by dropping the oldest queued batch; if only dictionaries are queued, the new
+      // batch is the one dropped. Either way exactly one batch is lost and counted.
+      this.stats.drops++;
+      if (this.queue.removeFirst((i) => i.droppable)) this.queue.pushNow(item);
+    } else {
+      this.close(new QuiverError(ErrorCode.SLOW_CONSUMER, `subscriber ${this.stats.id} fell ${this.queue.length} messages behind`));
+      return;
+    }
+    this.stats.queueDepth = this.queue.length;
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for (;;) {
+        const r = await this.queue.shift();
+        if (r.done) break;
+        this.stats.queueDepth = this.queue.length;
+        await this.conn.send(r.value.message.buffers);
+        this.stats.bytes += r.value.message.byteLength;
+        if (r.value.droppable) this.stats.batches++;
+      }
+      await this.conn.end();
+    } catch (e) {
+      this.close(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  close(reason?: Error): void {
+    if (this.stats.state === 'closed') return;
+    this.stats.state = 'closed';
+    if (reason) this.stats.closeReason = (reason as QuiverError).code ?? reason.message;
+    this.queue.clear();
+    this.queue.end();
+    this.stats.queueDepth = 0;
+    void this.conn.close();
+    this.onClose(this);
+  }
+
+  /** Sends what is queued, then the end of stream has been queued by the caller. */
+  async finish(): Promise<void> {
+    this.queue.end();
+    await this.done;
+    await this.conn.close();
+  }
+}
+
+export interface TopicOptions extends EncoderOptions {
+  policy?: SlowSubscriberPolicy;
+  queueLength?: number;
+}
+
+/** One named stream of batches with one schema, fanned out to its subscribers. */
+export class Topic {
+  private readonly encoder: RecordBatchEncoder;
+  /** Schema and dictionary messages a joining subscriber needs, in order. */
+  private readonly preamble: EncodedMessage[] = [];
+  readonly subscribers = new Set<Subscriber>();
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    readonly schema: A.Schema,
+    readonly options: TopicOptions,
+  ) {
+    this.encoder = new RecordBatchEncoder(schema, 'stream', options);
+    this.preamble.push(...this.encoder.start());
+  }
+
+  /** @internal Starts a subscriber: the schema and current dictionaries come first. */
+  join(s: Subscriber): void {
+    for (const message of this.preamble) s.queue.pushNow({ message, droppable: false });
+    s.stats.state = 'active';
+    this.subscribers.add(s);
+  }
+
+  /**
+   * Publishes a batch (or a table's batches) to every subscriber. Under `block`, resolves when
+   * every blocking subscriber has queued it.
+   */
+  async publish(data: A.RecordBatch | A.Table): Promise<void> {
+    if (this.closed) throw new QuiverError(ErrorCode.CLOSED, `topic '${this.name}' is closed`);
+    for (const batch of data instanceof A.Table ? data.batches : [data]) {
+      // An encoder's output for one batch: its dictionaries (if they changed), then the batch.
+      const messages = this.encoder.write(batch);
+      for (let i = 0; i < messages.length; i++) {
+        const isBatch = i === messages.length - 1;
+        if (!isBatch) this.preamble.push(messages[i]!);
+        const item = { message: messages[i]!, droppable: isBatch };
+        await Promise.all([...this.subscribers].map((s) => s.offer(item)));
+      }
+    }
+  }
+
+  /** Ends every subscriber's stream cleanly (end-of-stream marker) and stops the topic. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const end = this.encoder.finish();
+    await Promise.all(
+      [...this.subscribers].map(async (s) => {
+        for (const message of end) await s.offer({ message, droppable: false });
+        await s.finish();
+      }),
+    );
+  }
+}
+
+/** Listens for subscribers and publishes topics to them. */
+export class Publisher {
+  private readonly topics = new Map<string, Topic>();
+  private readonly all = new Set<Subscriber>();
+  private nextId = 1;
+  private readonly accepting: Promise<void>;
+  private closing = false;
+
+  private constructor(
+    readonly listener: Listener,
+    readonly options: PublisherOptions,
+  ) {
+    this.accepting = this.accept();
+  }
+
+  /** Listens on `url` (resolved on `registry`). */
+  static async listen(registry: TransportRegistry, url: string, opts: PublisherOptions & { transport?: TransportOptions } = {}): Promise<Publisher> {
+    return new Publisher(await registry.listen(url, opts.transport), opts);
+  }
+
+  /** A publisher on a listener you already have. */
+  static over(listener: Listener, opts: PublisherOptions = {}): Publisher {
+    return new Publisher(listener, opts);
+  }
+
+  get url(): string {
+    return this.listener.url;
+  }
+
+  /** Creates (or returns) a topic. The default topic is named {@link DEFAULT_TOPIC}. */
+  topic(name: string, schema: A.Schema, opts: TopicOptions = {}): Topic {
+    let t = this.topics.get(name);
+    if (t) {
+      if (!A.util.compareSchemas(t.schema, schema)) throw new QuiverError(ErrorCode.SCHEMA_MISMATCH, `topic '${name}' exists with another schema`);
+      return t;
+    }
+    t = new Topic(name, schema, opts);
+    this.topics.set(name, t);
+    return t;
+  }
+
+  /** Statistics of every subscriber, current and closed. */
+  stats(): SubscriberStats[] {
+    return [...this.all].map((s) => ({ ...s.stats, queueDepth: s.queue.length }));
+  }
+
+  private async accept(): Promise<void> {
+    try {
+      for await (const conn of this.listener) void this.admit(conn);
+    } catch {
+      // The listener failed; close() reports through the listener's own promise.
+    }
+  }
+
+  /** Reads a hello (or times out to the default topic), then joins the subscriber to its topic. */
+  private async admit(conn: Connection): Promise<void> {
+    let topicName: string;
+    try {
+      topicName = (await readHello(conn, this.options.helloTimeoutMs ?? 200)) ?? DEFAULT_TOPIC;
+    } catch {
+      await conn.close();
+      return;
+    }
+    const topic = this.topics.get(topicName);
+    if (!topic || this.closing) {
+      await conn.close(); // an unknown topic: the subscriber sees the connection close
+      return;
+    }
+    const policy = topic.options.policy ?? this.options.policy ?? 'block';
+    const capacity = topic.options.queueLength ?? this.options.queueLength ?? 16;
+    const s = new Subscriber(conn, this.nextId++, topicName, policy, capacity, (x) => topic.subscribers.delete(x));
+    this.all.add(s);
+    topic.join(s);
+  }
+
+  /** Ends every topic's streams cleanly, then stops listening. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.listener.close();
+    await Promise.all([...this.topics.values()].map((t) => t.close()));
+    await this.accepting;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Waits for a subscriber's hello. Resolves the topic, or null when nothing arrived in time
+ * (a plain Arrow subscriber). Reads nothing past the hello.
+ */
+async function readHello(conn: Connection, timeoutMs: number): Promise<string | null> {
+  const it = conn[Symbol.asyncIterator]();
+  let buffered = new Uint8Array(0);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
+  try {
+    for (;;) {
+      const r = await Promise.race([it.next(), timeout]);
+      if (r === 'timeout') return null;
+      if (r.done) throw new QuiverError(ErrorCode.PROTOCOL, 'the subscriber left before its hello');
+      const joined = new Uint8Array(buffered.byteLength + r.value.byteLength);
+      joined.set(buffered);
+      joined.set(r.value, buffered.byteLength);
+      buffered = joined;
+      const h = decodeHello(buffered);
+      if (h) return h.hello.topic;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface SubscribeOptions extends StreamReaderOptions {
+  /** Topic to receive. @default 'default' */
+  topic?: string;
+  transport?: TransportOptions;
+  /** Reconnect (with backoff) when the connection drops, so a publisher restart is survived. */
+  reconnect?: ReconnectOptions | boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Subscribes to a topic. Iterate it for batches; with `reconnect`, iteration continues across
+ * publisher restarts (each new stream's schema must match the first).
+ */
+export class Subscription implements AsyncIterable<A.RecordBatch> {
+  private conn: Connection | null = null;
+  private closedFlag = false;
+  /** The schema of the stream being read (set once the first stream has started). */
+  schema: A.Schema | null = null;
+  /** Streams started (1 plus the number of reconnections). */
+  streams = 0;
+
+  constructor(
+    private readonly registry: TransportRegistry,
+    readonly url: string,
+    private readonly opts: SubscribeOptions = {},
+  ) {}
+
+  private async open(): Promise<StreamReader> {
+    const r = this.opts.reconnect === true ? {} : this.opts.reconnect || null;
+    const conn = r
+      ? await connectWithBackoff(this.registry, this.url, r, this.opts.transport, this.opts.signal)
+      : await this.registry.connect(this.url, this.opts.transport);
+    this.conn = conn;
+    await conn.send([encodeHello({ topic: this.opts.topic ?? DEFAULT_TOPIC })]);
+    const reader = await StreamReader.open(conn, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, ...this.opts });
+    this.streams++;
+    this.schema ??= reader.schema;
+    return reader;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<A.RecordBatch> {
+    const reconnect = !!this.opts.reconnect;
+    try {
+      while (!this.closedFlag) {
+        let reader: StreamReader;
+        try {
+          reader = await this.open();
+        } catch (e) {
+          if (this.closedFlag) return;
+          throw e;
+        }
+        try {
+          for await (const b of reader) yield b;
+          if (reader.end === 'eos' && !reconnect) return;
+        } catch (e) {
+          if (!reconnect || this.closedFlag) throw e;
+        } finally {
+          await this.conn?.close();
+        }
+        if (!reconnect) return;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closedFlag = true;
+    await this.conn?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Subscribes to `url` (resolved on `registry`). */
+export function subscribe(registry: TransportRegistry, url: string, opts?: SubscribeOptions): Subscription {
+  return new Subscription(registry, url, opts);
+}

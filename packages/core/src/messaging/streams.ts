@@ -1,0 +1,187 @@
+/**
+ * Pipelines: producers connect and send one Arrow IPC stream each; a consumer listens and gets
+ * every incoming stream with its schema and peer. The bytes on the wire are a plain Arrow stream,
+ * so pyarrow's `ipc.new_stream(sock.makefile('wb'), schema)` is a producer and
+ * `ipc.open_stream(sock.makefile('rb'))` a consumer, with no Quiver code on their side.
+ */
+import type * as A from 'apache-arrow';
+import { ErrorCode, QuiverError } from '../errors.js';
+import { RecordBatchEncoder, type EncoderOptions } from '../ipc/encoder.js';
+import type { EncodedMessage } from '../ipc/framing.js';
+import { StreamReader, type StreamReaderOptions } from '../ipc/stream-reader.js';
+import type { Connection, Listener, PeerInfo, SendOptions, TransportOptions, TransportRegistry } from '../transport/transport.js';
+import { AsyncQueue } from './queue.js';
+
+/** Default per-connection message limit on the receiving side: 256 MiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+export const gather = (ms: EncodedMessage[]): Uint8Array[] => ms.flatMap((m) => m.buffers);
+
+export interface ReconnectOptions {
+  /** First delay before reconnecting. @default 50 */
+  initialDelayMs?: number;
+  /** Longest delay between attempts (it doubles up to this). @default 2000 */
+  maxDelayMs?: number;
+  /** Attempts before giving up with the last error. @default Infinity */
+  maxAttempts?: number;
+}
+
+export interface ProducerOptions extends EncoderOptions {
+  /** Options for the transport (TLS, ...). */
+  transport?: TransportOptions;
+  /** Reconnect when the connection fails, resending the schema and dictionaries. @default off */
+  reconnect?: ReconnectOptions | boolean;
+}
+
+/** Waits `ms` (for reconnect backoff), or until `signal` aborts. */
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new QuiverError(ErrorCode.ABORTED, 'aborted'));
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(new QuiverError(ErrorCode.ABORTED, 'aborted'));
+    }, { once: true });
+  });
+}
+
+/** Connects with retries and exponential backoff. */
+export async function connectWithBackoff(
+  registry: TransportRegistry,
+  url: string,
+  opts: ReconnectOptions,
+  transport?: TransportOptions,
+  signal?: AbortSignal,
+): Promise<Connection> {
+  let wait = opts.initialDelayMs ?? 50;
+  const max = opts.maxDelayMs ?? 2000;
+  const attempts = opts.maxAttempts ?? Infinity;
+  for (let i = 1; ; i++) {
+    try {
+      return await registry.connect(url, transport);
+    } catch (e) {
+      if (i >= attempts || (e instanceof QuiverError && e.code === ErrorCode.INVALID_ARGUMENT)) throw e;
+      await delay(wait, signal);
+      wait = Math.min(max, wait * 2);
+    }
+  }
+}
+
+const reconnectOpts = (r: ReconnectOptions | boolean | undefined): ReconnectOptions | null =>
+  r === true ? {} : r ? r : null;
+
+/**
+ * Sends one Arrow stream over a connection. `send` resolves when the transport accepted the
+ * batch's bytes; with a stalled consumer it waits (backpressure), holding one batch at most.
+ */
+export class StreamProducer {
+  private encoder: RecordBatchEncoder;
+  private conn: Connection;
+  private closedFlag = false;
+
+  private constructor(
+    conn: Connection,
+    readonly schema: A.Schema,
+    private readonly opts: ProducerOptions,
+    private readonly redial: (() => Promise<Connection>) | null,
+  ) {
+    this.conn = conn;
+    this.encoder = new RecordBatchEncoder(schema, 'stream', opts);
+  }
+
+  /** Connects to `url` (resolved on `registry`) and sends the schema. */
+  static async connect(registry: TransportRegistry, url: string, schema: A.Schema, opts: ProducerOptions = {}): Promise<StreamProducer> {
+    const r = reconnectOpts(opts.reconnect);
+    const dial = () => (r ? connectWithBackoff(registry, url, r, opts.transport) : registry.connect(url, opts.transport));
+    const p = new StreamProducer(await dial(), schema, opts, r ? dial : null);
+    await p.conn.send(gather(p.encoder.start()));
+    return p;
+  }
+
+  /** A producer over a connection you already have. */
+  static async over(conn: Connection, schema: A.Schema, opts: EncoderOptions = {}): Promise<StreamProducer> {
+    const p = new StreamProducer(conn, schema, opts, null);
+    await conn.send(gather(p.encoder.start()));
+    return p;
+  }
+
+  get peer(): PeerInfo {
+    return this.conn.peer;
+  }
+
+  /** Sends a batch or every batch of a table. */
+  async send(data: A.RecordBatch | A.Table, opts?: SendOptions): Promise<void> {
+    if (this.closedFlag) throw new QuiverError(ErrorCode.CLOSED, 'the producer is closed');
+    const messages = this.encoder.write(data);
+    try {
+      await this.conn.send(gather(messages), opts);
+    } catch (e) {
+      if (!this.redial || (e instanceof QuiverError && e.code === ErrorCode.ABORTED)) throw e;
+      // Reconnect: a new stream on a new connection, schema and dictionaries first. The batch
+      // whose send failed is sent again on it (it was not accepted by the old connection).
+      await this.conn.close();
+      this.conn = await this.redial();
+      this.encoder = new RecordBatchEncoder(this.schema, 'stream', this.opts);
+      await this.conn.send(gather(this.encoder.write(data)), opts);
+    }
+  }
+
+  /** Ends the stream (end-of-stream marker), then the connection. */
+  async close(): Promise<void> {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    try {
+      if (this.conn.status().state === 'open') {
+        await this.conn.send(gather(this.encoder.finish()));
+        await this.conn.end();
+      }
+    } finally {
+      await this.conn.close();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** One producer's stream as a consumer sees it. */
+export interface IncomingStream {
+  readonly peer: PeerInfo;
+  readonly connection: Connection;
+  /** The stream: `schema`, then batches; `reader.end` says how it ended (eos, closed, error). */
+  readonly reader: StreamReader;
+}
+
+export interface ConsumerOptions extends StreamReaderOptions {
+  /** Streams whose schema has arrived but which nobody has taken yet. @default 64 */
+  backlog?: number;
+}
+
+/**
+ * Every stream producers open on `listener`, in the order their schemas arrive, each read
+ * independently (a slow or silent producer does not hold up the others). A connection whose data
+ * is malformed or over the message limit is closed; the others go on.
+ */
+export async function* acceptStreams(listener: Listener, opts: ConsumerOptions = {}): AsyncGenerator<IncomingStream> {
+  const readOpts: StreamReaderOptions = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, ...opts };
+  const ready = new AsyncQueue<IncomingStream>(opts.backlog ?? 64);
+  const open = async (conn: Connection) => {
+    try {
+      const reader = await StreamReader.open(conn, readOpts);
+      await ready.push({ peer: conn.peer, connection: conn, reader });
+    } catch {
+      // No schema ever came, or it was malformed: this peer is dropped, nobody else is affected.
+      await conn.close();
+    }
+  };
+  const accepting = (async () => {
+    for await (const conn of listener) void open(conn);
+  })();
+  accepting.then(() => ready.end(), (e) => ready.end(e));
+  try {
+    for await (const s of ready) yield s;
+  } finally {
+    await listener.close();
+  }
+}
