@@ -7,6 +7,7 @@
  * Imports only node:*, so any package's bench can use it.
  */
 import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 
 export interface MeasureOptions {
   /** Time spent running the function before measuring, in ms (JIT, caches). @default 200 */
@@ -185,6 +186,10 @@ export function environment(): Record<string, string | number> {
     node: process.version,
     v8: process.versions.v8,
     platform: `${process.platform}-${process.arch}`,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cpus: cpus().length,
+    /** 1-minute load average at the end: above the CPU count, expect noisy numbers. */
+    loadavg: Number(loadavg()[0]!.toFixed(2)),
     date: new Date().toISOString(),
   };
 }
