@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { fuzzFiles, goldenCases, tmpDir, type GoldenCase } from '@quiver/testkit';
 import { ErrorCode, FileReader, FormatMismatchError, readFeather, readStreams, StreamReader } from '../src/index.js';
 import { fileLayout, metadataRanges, readableCuts, streamLayout, toLegacyFraming } from './helpers/layout.js';
-import { describe, runNode, runReads, type JobGroup, type JobResult, type Mutation, type ReadMode } from './helpers/reads.js';
+import { describe, jobCount, mutationOf, runNode, runReads, type JobGroup, type JobResult, type ReadMode } from './helpers/reads.js';
 import type { AllocResult } from './helpers/alloc-runner.js';
 
 const isCoded = (r: JobResult) => !r.ok && !r.crashed && r.quiver === true && typeof r.code === 'string' && r.code.startsWith('ERR_QUIVER_');
@@ -36,12 +36,12 @@ async function limited<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Runs one group per mode over the same mutations; results per mode, in mutation order. */
-async function readInChild(path: string, modes: ReadMode[], mutations?: Mutation[]): Promise<Map<ReadMode, JobResult[]>> {
-  const groups: JobGroup[] = modes.map((mode) => ({ path, mode, ...(mutations ? { mutations } : {}) }));
+/** Runs one group per mode over the same mutations; results per mode, in job order. */
+async function readInChild(path: string, modes: ReadMode[], spec: Pick<JobGroup, 'cuts' | 'flips'>): Promise<Map<ReadMode, JobResult[]>> {
+  const groups: JobGroup[] = modes.map((mode) => ({ path, mode, ...spec }));
   const results = await limited(() => runReads({ groups }));
   const per = new Map<ReadMode, JobResult[]>();
-  const n = mutations?.length ?? 1;
+  const n = jobCount(groups[0]!);
   modes.forEach((mode, k) => per.set(mode, results.slice(k * n, (k + 1) * n)));
   return per;
 }
@@ -107,9 +107,8 @@ const streamCuts = test.macro({
     const layout = streamLayout(bytes);
     t.not(layout.eos, null);
     const readable = readableCuts(layout);
-    const cuts: Mutation[] = [];
-    for (let n = 0; n < Math.min(bytes.byteLength, STREAM_CUT_CAP); n++) cuts.push({ cut: n });
-    const results = (await readInChild(path, ['stream'], cuts)).get('stream')!;
+    const cuts = Array.from({ length: Math.min(bytes.byteLength, STREAM_CUT_CAP) }, (_, n) => n);
+    const results = (await readInChild(path, ['stream'], { cuts })).get('stream')!;
     t.is(results.length, cuts.length);
     const bad: string[] = [];
     let readableSeen = 0;
@@ -147,12 +146,12 @@ const fileCuts = test.macro({
       for (const m of fileLayout(bytes).messages) for (const at of [m.start, m.bodyStart, m.end]) for (const d of [-1, 0, 1]) lengths.add(at + d);
       for (let n = 0; n < size; n += 7) lengths.add(n);
     }
-    const cuts = [...lengths].filter((n) => n >= 0 && n < size).sort((a, b) => a - b).map((cut) => ({ cut }));
-    const results = (await readInChild(path, ['file'], cuts)).get('file')!;
+    const cuts = [...lengths].filter((n) => n >= 0 && n < size).sort((a, b) => a - b);
+    const results = (await readInChild(path, ['file'], { cuts })).get('file')!;
     t.is(results.length, cuts.length);
     const bad: string[] = [];
     results.forEach((r, i) => {
-      const n = cuts[i]!.cut;
+      const n = cuts[i]!;
       if (!isCoded(r)) bad.push(`cut ${n}: ${describe(r)}`);
       // Shorter than the magic there is nothing to recognise; from the magic on, the file is cut short.
       else if (n >= 6 && r.code !== ErrorCode.TRUNCATED) bad.push(`cut ${n}: expected TRUNCATED, got ${describe(r)}`);
@@ -183,20 +182,18 @@ const flips = test.macro({
     const bytes = readFileSync(path);
     const positions = flipPositions(bytes, form);
     t.true(positions.length >= Math.min(bytes.byteLength, 2000), `${positions.length} positions`);
-    const mutations: Mutation[] = positions.flatMap((at) => [
-      { at, xor: 0xff },
-      { at, xor: 0x01 },
-    ]);
+    const spec = { flips: { positions, xors: [0xff, 0x01] } };
+    const jobs = jobCount({ path, mode: form, ...spec });
     const modes: ReadMode[] = [form, 'convert'];
-    const per = await readInChild(path, modes, mutations);
+    const per = await readInChild(path, modes, spec);
     for (const mode of modes) {
       const results = per.get(mode)!;
-      t.is(results.length, mutations.length);
+      t.is(results.length, jobs);
       const bad: string[] = [];
       let failed = 0;
       results.forEach((r, i) => {
         if (!r.ok) failed++;
-        if (!r.ok && !isCoded(r)) bad.push(`${JSON.stringify(mutations[i])}: ${describe(r)}`);
+        if (!r.ok && !isCoded(r)) bad.push(`${JSON.stringify(mutationOf({ path, mode, ...spec }, i))}: ${describe(r)}`);
       });
       noneBad(t, bad, `flips read through ${mode} ended without a coded error`);
       // Flips in metadata must be caught: a suite where nothing fails would prove nothing.

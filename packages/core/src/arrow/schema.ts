@@ -4,7 +4,7 @@
  * object level (framing, compression, conversion) still works for them.
  */
 import * as A from 'apache-arrow';
-import { UnsupportedTypeError, badArgument } from '../errors.js';
+import { UnsupportedTypeError, badArgument, invalid } from '../errors.js';
 import { typeName, type ArrowType, type Field, type IntType, type Schema, type TimeUnit } from '../format/types.js';
 
 const UNITS: TimeUnit[] = ['second', 'millisecond', 'microsecond', 'nanosecond'];
@@ -60,9 +60,20 @@ export function toArrowField(f: Field, path = f.name, dicts: DictTypes = new Map
   let type: A.DataType;
   if (f.dictionary) {
     const d = f.dictionary;
-    let dt = dicts.get(d.id);
-    if (!dt) dicts.set(d.id, (dt = new A.Dictionary(valueType(f, path, dicts), intType(d.indexType) as never, d.id, d.isOrdered)));
-    type = dt;
+    const values = valueType(f, path, dicts);
+    const shared = dicts.get(d.id);
+    if (!shared) {
+      dicts.set(d.id, (type = new A.Dictionary(values, intType(d.indexType) as never, d.id, d.isOrdered)));
+    } else {
+      // Fields sharing a dictionary id must agree on its value type (Arrow C++'s DictionaryMemo
+      // refuses conflicting types); apache-arrow would throw a plain Error for it.
+      if (!A.util.compareTypes(shared.dictionary, values)) {
+        throw invalid(`field '${path}': dictionary ${d.id} is shared by fields of different value types`);
+      }
+      // The index type may differ per field; the value type object must be the shared one.
+      const same = shared.indices.bitWidth === d.indexType.bitWidth && shared.indices.isSigned === d.indexType.signed && shared.isOrdered === d.isOrdered;
+      type = same ? shared : new A.Dictionary(shared.dictionary, intType(d.indexType) as never, d.id, d.isOrdered);
+    }
   } else {
     type = valueType(f, path, dicts);
   }

@@ -61,7 +61,7 @@ export class IpcEncoder {
     const out: EncodedMessage[] = [];
     if (this.form === 'file') out.push(this.track(raw(FILE_HEAD)));
     const message: Message = { version: MetadataVersion.V5, header: { type: 'schema', schema: this.schema }, bodyLength: 0, metadata: new Map() };
-    out.push(this.track(frameMessage(message, [])));
+    out.push({ ...this.track(frameMessage(message, [])), kind: 'schema' });
     return out;
   }
 
@@ -84,7 +84,12 @@ export class IpcEncoder {
     const header: Message['header'] = kind.type === 'recordBatch' ? { type: 'recordBatch', batch } : { ...kind, batch };
     const message: Message = { version: MetadataVersion.V5, header, bodyLength: body.byteLength, metadata };
     const start = this.position;
-    const encoded = this.track(frameMessage(message, body.parts));
+    const encoded: EncodedMessage = this.track(frameMessage(message, body.parts));
+    encoded.kind = kind.type;
+    if (kind.type === 'dictionaryBatch') {
+      encoded.dictionaryId = kind.id;
+      encoded.isDelta = kind.isDelta;
+    }
     if (kind.type === 'recordBatch') this.batchCount++;
     if (this.form === 'file') {
       const block = { offset: start, metaDataLength: encoded.metadataLength, bodyLength: encoded.bodyLength };

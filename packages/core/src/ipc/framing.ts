@@ -17,6 +17,14 @@ export interface EncodedMessage {
   /** Size of the framed metadata (prefix + flatbuffer + padding), as a file footer Block records. */
   metadataLength: number;
   bodyLength: number;
+  /**
+   * What the message is, for transports that treat messages differently (a publisher may drop a
+   * record batch but never a dictionary). Set by the encoders; absent on raw byte runs.
+   */
+  kind?: 'schema' | 'recordBatch' | 'dictionaryBatch';
+  /** For a dictionary batch: its id, and whether it is a delta. */
+  dictionaryId?: number;
+  isDelta?: boolean;
 }
 
 const CONTINUATION = 0xffffffff;

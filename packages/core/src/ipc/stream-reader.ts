@@ -10,7 +10,14 @@ import { BatchDecoder } from './decoder.js';
 import { MessageFramer, type FramerOptions, type RawMessage } from './framing.js';
 import { chunksOf, type ByteSource } from '../io/sources.js';
 
-export interface StreamReaderOptions extends FramerOptions, BodyReadOptions {}
+export interface StreamReaderOptions extends FramerOptions, BodyReadOptions {
+  /**
+   * Release the source when this stream ends (at its end-of-stream marker, or on an error) by
+   * returning its iterator: for a connection, that closes it. Off by default, since a source may
+   * hold further streams (see {@link readStreams}). @default false
+   */
+  releaseAtEnd?: boolean;
+}
 
 /**
  * Pulls messages from a byte source through a {@link MessageFramer}. Yields messages, `'eos'`
@@ -42,7 +49,10 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
     const h = first.message.header;
     if (h.type !== 'schema') throw invalid(`a stream must start with a schema message, not a ${h.type}`);
     this.decoder = new BatchDecoder(h.schema, first.message.version, opts);
+    this.releaseAtEnd = opts.releaseAtEnd ?? false;
   }
+
+  private readonly releaseAtEnd: boolean;
 
   /** Opens the first stream of `source`. Resolves once its schema has arrived. */
   static async open(source: ByteSource, opts: StreamReaderOptions = {}): Promise<StreamReader> {
@@ -99,12 +109,14 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
           this.done = true;
           this.endState = r.done ? 'closed' : 'eos';
           this.onEnd(!r.done);
+          if (this.releaseAtEnd) await this.messages.return?.(undefined);
           return null;
         }
         batch = this.decoder.apply(r.value.message, r.value.body);
       } catch (e) {
         this.done = true;
         this.endState = e as Error;
+        if (this.releaseAtEnd) await this.messages.return?.(undefined);
         throw e;
       }
       if (batch) return batch;

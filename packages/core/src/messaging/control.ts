@@ -4,7 +4,10 @@
  * always a plain Arrow IPC stream. A peer that sends no hello (plain pyarrow) gets the default
  * topic.
  *
- *   "QVR1" | uint32 little-endian length | msgpack { topic: string }
+ *   "QVR1" | uint32 little-endian length | msgpack { topic: string, policy?: string, queueLength?: number }
+ *
+ * `policy` and `queueLength` let each subscription choose how it is treated when it falls behind;
+ * absent, the publisher's defaults apply.
  */
 import { pack, unpack } from 'msgpackr';
 import { ErrorCode, QuiverError } from '../errors.js';
@@ -13,12 +16,16 @@ const MAGIC = [0x51, 0x56, 0x52, 0x31]; // "QVR1"
 /** Largest hello accepted: a topic name and a few options, never more. */
 export const MAX_HELLO_BYTES = 4096;
 
+export type HelloPolicy = 'block' | 'drop-oldest' | 'disconnect';
+
 export interface Hello {
   topic: string;
+  policy?: HelloPolicy;
+  queueLength?: number;
 }
 
 export function encodeHello(h: Hello): Uint8Array {
-  const body = pack({ topic: h.topic }) as Uint8Array;
+  const body = pack({ ...h }) as Uint8Array;
   const out = new Uint8Array(8 + body.byteLength);
   out.set(MAGIC, 0);
   new DataView(out.buffer).setUint32(4, body.byteLength, true);
@@ -44,9 +51,18 @@ export function decodeHello(bytes: Uint8Array): { hello: Hello; length: number }
   } catch (cause) {
     throw new QuiverError(ErrorCode.PROTOCOL, 'a hello that is not valid msgpack', { cause });
   }
-  const topic = (v as { topic?: unknown } | null)?.topic;
-  if (typeof topic !== 'string' || topic.length === 0 || topic.length > 256) {
+  const o = (v ?? {}) as { topic?: unknown; policy?: unknown; queueLength?: unknown };
+  if (typeof o.topic !== 'string' || o.topic.length === 0 || o.topic.length > 256) {
     throw new QuiverError(ErrorCode.PROTOCOL, 'a hello must name a topic (1 to 256 characters)');
   }
-  return { hello: { topic }, length: 8 + len };
+  const hello: Hello = { topic: o.topic };
+  if (o.policy !== undefined) {
+    if (o.policy !== 'block' && o.policy !== 'drop-oldest' && o.policy !== 'disconnect') throw new QuiverError(ErrorCode.PROTOCOL, `unknown policy ${String(o.policy)}`);
+    hello.policy = o.policy;
+  }
+  if (o.queueLength !== undefined) {
+    if (!Number.isInteger(o.queueLength) || (o.queueLength as number) < 1) throw new QuiverError(ErrorCode.PROTOCOL, 'queueLength must be a positive integer');
+    hello.queueLength = o.queueLength as number;
+  }
+  return { hello, length: 8 + len };
 }

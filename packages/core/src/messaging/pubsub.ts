@@ -15,9 +15,9 @@ import { RecordBatchEncoder, type EncoderOptions } from '../ipc/encoder.js';
 import type { EncodedMessage } from '../ipc/framing.js';
 import { StreamReader, type StreamReaderOptions } from '../ipc/stream-reader.js';
 import type { Connection, Listener, PeerInfo, TransportOptions, TransportRegistry } from '../transport/transport.js';
-import { decodeHello, encodeHello } from './control.js';
+import { decodeHello, encodeHello, type Hello } from './control.js';
 import { AsyncQueue } from './queue.js';
-import { connectWithBackoff, DEFAULT_MAX_MESSAGE_BYTES, type ReconnectOptions } from './streams.js';
+import { closingSource, connectWithBackoff, DEFAULT_MAX_MESSAGE_BYTES, type ReconnectOptions } from './streams.js';
 
 export type SlowSubscriberPolicy = 'block' | 'drop-oldest' | 'disconnect';
 
@@ -46,6 +46,8 @@ export interface PublisherOptions {
   policy?: SlowSubscriberPolicy;
   /** Queue length per subscriber, in messages. @default 16 */
   queueLength?: number;
+  /** Largest queue length a subscriber may ask for in its hello. @default 1024 */
+  maxQueueLength?: number;
   /**
    * How long a new connection may take to send its hello before it is taken for a plain Arrow
    * subscriber of the default topic. @default 200
@@ -58,6 +60,10 @@ interface Item {
   /** Record batches may be dropped; schema and dictionary messages never. */
   droppable: boolean;
 }
+
+/** Whether `later` (a full dictionary) makes the queued `earlier` message useless. */
+const supersedes = (later: EncodedMessage, earlier: EncodedMessage): boolean =>
+  later.kind === 'dictionaryBatch' && !later.isDelta && earlier.kind === 'dictionaryBatch' && earlier.dictionaryId === later.dictionaryId;
 
 class Subscriber {
   readonly queue: AsyncQueue<Item>;
@@ -80,19 +86,27 @@ class Subscriber {
   /** Queues a message according to the policy. Resolves when queued (block: when there is room). */
   async offer(item: Item): Promise<void> {
     if (this.stats.state === 'closed') return;
-    if (!this.queue.full) {
+    if (!this.queue.full || item.message.kind === undefined) {
+      // (The end-of-stream marker, 8 bytes, is never refused: a subscriber that is behind still
+      // gets a clean end.)
       this.queue.pushNow(item);
     } else if (this.policy === 'block') {
       await this.queue.push(item);
-    } else if (!item.droppable) {
-      // Dictionaries and the end of stream always go in, past the bound: they are few, and a
-      // subscriber without them could not read what follows.
-      this.queue.pushNow(item);
     } else if (this.policy === 'drop-oldest') {
-      // Make room by dropping the oldest queued batch; if only dictionaries are queued, the new
-      // batch is the one dropped. Either way exactly one batch is lost and counted.
-      this.stats.drops++;
-      if (this.queue.removeFirst((i) => i.droppable)) this.queue.pushNow(item);
+      if (this.queue.removeFirst((i) => i.droppable)) {
+        // Room made by dropping the oldest queued batch: exactly one batch lost, and counted.
+        this.stats.drops++;
+        this.queue.pushNow(item);
+      } else if (item.droppable) {
+        // Only dictionaries are queued: the new batch is the one dropped.
+        this.stats.drops++;
+      } else {
+        // A dictionary (or the end) when only dictionaries are queued: no queued batch needs an
+        // older full dictionary of the same id, so it and its deltas go; the rest must arrive.
+        // This keeps the queue within capacity plus one message per dictionary id.
+        while (this.queue.removeFirst((i) => supersedes(item.message, i.message)));
+        this.queue.pushNow(item);
+      }
     } else {
       this.close(new QuiverError(ErrorCode.SLOW_CONSUMER, `subscriber ${this.stats.id} fell ${this.queue.length} messages behind`));
       return;
@@ -131,6 +145,10 @@ class Subscriber {
   async finish(): Promise<void> {
     this.queue.end();
     await this.done;
+    if (this.stats.state !== 'closed') {
+      this.stats.state = 'closed';
+      this.onClose(this);
+    }
     await this.conn.close();
   }
 }
@@ -157,6 +175,21 @@ export class Topic {
     this.preamble.push(...this.encoder.start());
   }
 
+  /**
+   * Keeps what a newcomer needs to decode the next batch: the schema, and per dictionary id its
+   * last full dictionary and the deltas since. A replacement supersedes what came before it, so
+   * a long-running topic holds one dictionary state, not its history.
+   */
+  private remember(m: EncodedMessage): void {
+    if (m.kind === 'dictionaryBatch' && !m.isDelta) {
+      for (let i = this.preamble.length - 1; i >= 0; i--) {
+        const p = this.preamble[i]!;
+        if (p.kind === 'dictionaryBatch' && p.dictionaryId === m.dictionaryId) this.preamble.splice(i, 1);
+      }
+    }
+    this.preamble.push(m);
+  }
+
   /** @internal Starts a subscriber: the schema and current dictionaries come first. */
   join(s: Subscriber): void {
     for (const message of this.preamble) s.queue.pushNow({ message, droppable: false });
@@ -175,7 +208,7 @@ export class Topic {
       const messages = this.encoder.write(batch);
       for (let i = 0; i < messages.length; i++) {
         const isBatch = i === messages.length - 1;
-        if (!isBatch) this.preamble.push(messages[i]!);
+        if (!isBatch) this.remember(messages[i]!);
         const item = { message: messages[i]!, droppable: isBatch };
         await Promise.all([...this.subscribers].map((s) => s.offer(item)));
       }
@@ -252,20 +285,22 @@ export class Publisher {
 
   /** Reads a hello (or times out to the default topic), then joins the subscriber to its topic. */
   private async admit(conn: Connection): Promise<void> {
-    let topicName: string;
+    let hello: Hello;
     try {
-      topicName = (await readHello(conn, this.options.helloTimeoutMs ?? 200)) ?? DEFAULT_TOPIC;
+      hello = (await readHello(conn, this.options.helloTimeoutMs ?? 200)) ?? { topic: DEFAULT_TOPIC };
     } catch {
       await conn.close();
       return;
     }
+    const topicName = hello.topic;
     const topic = this.topics.get(topicName);
     if (!topic || this.closing) {
       await conn.close(); // an unknown topic: the subscriber sees the connection close
       return;
     }
-    const policy = topic.options.policy ?? this.options.policy ?? 'block';
-    const capacity = topic.options.queueLength ?? this.options.queueLength ?? 16;
+    // The subscription's own choice (from its hello), else the topic's, else the publisher's.
+    const policy = hello.policy ?? topic.options.policy ?? this.options.policy ?? 'block';
+    const capacity = Math.min(hello.queueLength ?? topic.options.queueLength ?? this.options.queueLength ?? 16, this.options.maxQueueLength ?? 1024);
     const s = new Subscriber(conn, this.nextId++, topicName, policy, capacity, (x) => topic.subscribers.delete(x));
     this.all.add(s);
     topic.join(s);
@@ -289,7 +324,7 @@ export class Publisher {
  * Waits for a subscriber's hello. Resolves the topic, or null when nothing arrived in time
  * (a plain Arrow subscriber). Reads nothing past the hello.
  */
-async function readHello(conn: Connection, timeoutMs: number): Promise<string | null> {
+async function readHello(conn: Connection, timeoutMs: number): Promise<Hello | null> {
   const it = conn[Symbol.asyncIterator]();
   let buffered = new Uint8Array(0);
   let timer: NodeJS.Timeout | undefined;
@@ -304,7 +339,7 @@ async function readHello(conn: Connection, timeoutMs: number): Promise<string | 
       joined.set(r.value, buffered.byteLength);
       buffered = joined;
       const h = decodeHello(buffered);
-      if (h) return h.hello.topic;
+      if (h) return h.hello;
     }
   } finally {
     clearTimeout(timer);
@@ -314,6 +349,10 @@ async function readHello(conn: Connection, timeoutMs: number): Promise<string | 
 export interface SubscribeOptions extends StreamReaderOptions {
   /** Topic to receive. @default 'default' */
   topic?: string;
+  /** How the publisher treats this subscription when it falls behind. @default the publisher's */
+  policy?: SlowSubscriberPolicy;
+  /** This subscription's queue length at the publisher, in messages. @default the publisher's */
+  queueLength?: number;
   transport?: TransportOptions;
   /** Reconnect (with backoff) when the connection drops, so a publisher restart is survived. */
   reconnect?: ReconnectOptions | boolean;
@@ -344,8 +383,11 @@ export class Subscription implements AsyncIterable<A.RecordBatch> {
       ? await connectWithBackoff(this.registry, this.url, r, this.opts.transport, this.opts.signal)
       : await this.registry.connect(this.url, this.opts.transport);
     this.conn = conn;
-    await conn.send([encodeHello({ topic: this.opts.topic ?? DEFAULT_TOPIC })]);
-    const reader = await StreamReader.open(conn, { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, ...this.opts });
+    const hello: Hello = { topic: this.opts.topic ?? DEFAULT_TOPIC };
+    if (this.opts.policy) hello.policy = this.opts.policy;
+    if (this.opts.queueLength) hello.queueLength = this.opts.queueLength;
+    await conn.send([encodeHello(hello)]);
+    const reader = await StreamReader.open(closingSource(conn), { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, ...this.opts, releaseAtEnd: true });
     this.streams++;
     this.schema ??= reader.schema;
     return reader;

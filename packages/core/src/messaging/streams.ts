@@ -145,6 +145,22 @@ export class StreamProducer {
   }
 }
 
+/** A connection as a byte source whose iterator, when returned early, closes the connection. */
+export function closingSource(conn: Connection): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = conn[Symbol.asyncIterator]();
+      return {
+        next: () => it.next(),
+        async return() {
+          await conn.close();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
 /** One producer's stream as a consumer sees it. */
 export interface IncomingStream {
   readonly peer: PeerInfo;
@@ -164,11 +180,12 @@ export interface ConsumerOptions extends StreamReaderOptions {
  * is malformed or over the message limit is closed; the others go on.
  */
 export async function* acceptStreams(listener: Listener, opts: ConsumerOptions = {}): AsyncGenerator<IncomingStream> {
-  const readOpts: StreamReaderOptions = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, ...opts };
+  const readOpts: StreamReaderOptions = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, ...opts, releaseAtEnd: true };
   const ready = new AsyncQueue<IncomingStream>(opts.backlog ?? 64);
   const open = async (conn: Connection) => {
     try {
-      const reader = await StreamReader.open(conn, readOpts);
+      // One stream per connection: the connection closes when its stream ends or fails.
+      const reader = await StreamReader.open(closingSource(conn), readOpts);
       await ready.push({ peer: conn.peer, connection: conn, reader });
     } catch {
       // No schema ever came, or it was malformed: this peer is dropped, nobody else is affected.

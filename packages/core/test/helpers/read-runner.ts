@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { QuiverError } from '../../src/index.js';
-import { mutate, readAll, type JobFile, type JobResult } from './reads.js';
+import { jobCount, mutate, mutationOf, readAll, type JobFile, type JobResult } from './reads.js';
 
 const jobs = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as JobFile;
 const skip = Number(process.argv[3] ?? 0);
@@ -21,14 +21,19 @@ let i = 0;
 for (const g of jobs.groups) {
   let bytes = cache.get(g.path);
   if (!bytes) cache.set(g.path, (bytes = new Uint8Array(readFileSync(g.path))));
-  for (const m of g.mutations ?? [undefined]) {
+  const n = jobCount(g);
+  if (i + n <= skip) {
+    i += n;
+    continue;
+  }
+  for (let k = 0; k < n; k++) {
     if (i < skip) {
       i++;
       continue;
     }
     const r: JobResult = { i: i++, ok: false, batches: 0 };
     try {
-      r.batches = await readAll(mutate(bytes, m), g.mode);
+      r.batches = await readAll(mutate(bytes, mutationOf(g, k)), g.mode);
       r.ok = true;
     } catch (e) {
       const err = e as { code?: unknown; detected?: unknown; message?: unknown; constructor?: { name?: string } } | null;

@@ -16,11 +16,32 @@ export type ReadMode = 'stream' | 'file' | 'convert';
 /** A change applied to the bytes before reading: keep the first `cut` bytes, or XOR one byte. */
 export type Mutation = { cut: number } | { at: number; xor: number };
 
+/**
+ * One input read in one mode: as it is, cut at each of `cuts`, or with each of `flips.xors` applied
+ * at each of `flips.positions` (position-major). Kept compact: a child may run 100k jobs.
+ */
 export interface JobGroup {
   path: string;
   mode: ReadMode;
-  /** Each mutation is one job; absent means one job on the bytes as they are. */
-  mutations?: Mutation[];
+  cuts?: number[];
+  flips?: { positions: number[]; xors: number[] };
+}
+
+/** How many jobs a group stands for. */
+export function jobCount(g: JobGroup): number {
+  if (g.cuts) return g.cuts.length;
+  if (g.flips) return g.flips.positions.length * g.flips.xors.length;
+  return 1;
+}
+
+/** The mutation of job `k` of a group (undefined: the bytes as they are). */
+export function mutationOf(g: JobGroup, k: number): Mutation | undefined {
+  if (g.cuts) return { cut: g.cuts[k]! };
+  if (g.flips) {
+    const n = g.flips.xors.length;
+    return { at: g.flips.positions[Math.floor(k / n)]!, xor: g.flips.xors[k % n]! };
+  }
+  return undefined;
 }
 
 export interface JobFile {
@@ -89,7 +110,7 @@ const runner = fileURLToPath(new URL('./read-runner.js', import.meta.url));
 
 /** Runs every job in child processes; one result per job, in order. */
 export async function runReads(jobs: JobFile, opts: RunOptions = {}): Promise<JobResult[]> {
-  const total = jobs.groups.reduce((n, g) => n + (g.mutations?.length ?? 1), 0);
+  const total = jobs.groups.reduce((n, g) => n + jobCount(g), 0);
   const dir = mkdtempSync(join(tmpdir(), 'quiver-reads-'));
   const file = join(dir, 'jobs.json');
   writeFileSync(file, JSON.stringify(jobs));

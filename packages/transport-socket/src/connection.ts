@@ -1,0 +1,219 @@
+/**
+ * A core {@link Connection} over a connected `net.Socket` (Unix or TCP) or `tls.TLSSocket`.
+ *
+ * Sending: each `send` is one corked gather write (writev), the buffers passed to Node as they
+ * are (no concatenation, no framing). It resolves when the socket's queue in this process is at
+ * most `highWaterMark` bytes, else when its last buffer has been handed to the kernel: a sender
+ * that awaits never builds a queue of its own.
+ *
+ * Receiving: the socket is read in flowing mode and paused as soon as a chunk arrives that no
+ * consumer is waiting for, so at most a chunk or two sit here and the rest stays in the kernel,
+ * whose full buffer stops the sender (real backpressure). Chunks are the buffers Node read,
+ * handed on without copying.
+ *
+ * The socket is created with `allowHalfOpen: true`: the peer's end finishes our iteration but
+ * leaves our sending side open until we `end()` or `close()`.
+ */
+import type { Socket } from 'node:net';
+import { ErrorCode, QuiverError } from '@quiver/core';
+import type { CloseReason, Connection, ConnectionStatus, PeerInfo, SendOptions } from '@quiver/core';
+import { abortError, socketError } from './errors.js';
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+export class SocketConnection implements Connection {
+  readonly url: string;
+  readonly peer: PeerInfo;
+  readonly closed: Promise<CloseReason>;
+
+  readonly #socket: Socket;
+  readonly #highWaterMark: number;
+  #resolveClosed!: (r: CloseReason) => void;
+  #reason: CloseReason | undefined;
+  /** The first error the socket reported, mapped. */
+  #error: QuiverError | undefined;
+  /** Who ended first: decides 'local' or 'peer' when the socket closes without an error. */
+  #firstEnd: 'local' | 'peer' | undefined;
+  #closing = false;
+  #endPromise: Promise<void> | undefined;
+  #closePromise: Promise<void> | undefined;
+
+  // Receive side.
+  readonly #chunks: Uint8Array[] = [];
+  #readEnded = false;
+  #waiters: Array<() => void> = [];
+
+  constructor(socket: Socket, url: string, peer: PeerInfo, highWaterMark: number) {
+    this.#socket = socket;
+    this.url = url;
+    this.peer = Object.freeze({ ...peer });
+    this.#highWaterMark = highWaterMark;
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+
+    socket.on('data', (chunk: Buffer) => {
+      this.#chunks.push(chunk);
+      // Nobody is waiting: stop reading until someone pulls, leave the rest in the kernel.
+      if (this.#waiters.length === 0) socket.pause();
+      else this.#wake();
+    });
+    socket.on('end', () => {
+      this.#firstEnd ??= 'peer';
+      this.#readEnded = true;
+      this.#wake();
+    });
+    socket.on('error', (err) => {
+      // A socket destroyed by close() reports nothing; anything here is the connection failing.
+      if (!this.#closing) this.#error ??= socketError(err, `connection ${this.peer.address}`);
+      this.#wake();
+    });
+    socket.on('close', () => this.#onClose());
+    // Defensive: a socket that closed before we were attached would never emit 'close' again.
+    if (socket.closed) queueMicrotask(() => this.#onClose());
+  }
+
+  /**
+   * The reason: the connection's error if it failed; else who ended first (our end() or
+   * close(), or the peer's end); else, closed without either end seen, by us or by the peer.
+   */
+  #onClose(): void {
+    if (this.#reason) return;
+    this.#readEnded = true;
+    this.#failure();
+    const reason: CloseReason = this.#error
+      ? { kind: 'error', error: this.#error }
+      : { kind: this.#firstEnd ?? (this.#closing ? 'local' : 'peer') };
+    this.#reason = reason;
+    this.#resolveClosed(reason);
+    this.#wake();
+  }
+
+  status(): ConnectionStatus {
+    return this.#reason ? { state: 'closed', reason: this.#reason } : { state: 'open' };
+  }
+
+  send(buffers: readonly Uint8Array[], opts?: SendOptions): Promise<void> {
+    const signal = opts?.signal;
+    const refused = this.#sendRefusal();
+    if (refused) return Promise.reject(refused);
+    if (signal?.aborted) return Promise.reject(abortError(signal, 'send'));
+    let last = -1;
+    for (let i = buffers.length - 1; i >= 0; i--) {
+      if (buffers[i]!.byteLength > 0) {
+        last = i;
+        break;
+      }
+    }
+    if (last < 0) return Promise.resolve();
+
+    const s = this.#socket;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (err?: QuiverError) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      // The bytes handed over stay queued: aborting only stops the wait.
+      const onAbort = () => settle(abortError(signal!, 'send'));
+
+      s.cork();
+      for (let i = 0; i < last; i++) if (buffers[i]!.byteLength > 0) s.write(buffers[i]!);
+      // The last buffer's callback runs once every byte of this call reached the kernel
+      // (or with an error when the socket failed or was destroyed first).
+      s.write(buffers[last]!, (err?: Error | null) => settle(err ? (this.#sendRefusal() ?? socketError(err, 'send')) : undefined));
+      // uncork() writes synchronously (writev); what the kernel did not take is queued.
+      s.uncork();
+      // A write that failed at once (EPIPE) already counts as written: look for the error first,
+      // or a tight send loop would never let Node emit it.
+      const failed = this.#failure();
+      if (failed) settle(failed);
+      else if (s.writableLength <= this.#highWaterMark) settle();
+      else if (!settled) signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * The connection's error. Node records a failed write on the stream synchronously but emits
+   * 'error' on a later tick: `errored` sees it first.
+   */
+  #failure(): QuiverError | undefined {
+    if (!this.#error && !this.#closing && this.#socket.errored) {
+      this.#error = socketError(this.#socket.errored, `connection ${this.peer.address}`);
+    }
+    return this.#error;
+  }
+
+  /** Why a send cannot go ahead now, if it cannot. */
+  #sendRefusal(): QuiverError | undefined {
+    const failed = this.#failure();
+    if (failed) return failed;
+    if (this.#closing || this.#socket.destroyed) return new QuiverError(ErrorCode.CLOSED, 'the connection is closed');
+    if (this.#endPromise) return new QuiverError(ErrorCode.CLOSED, 'the connection was ended for sending');
+    return undefined;
+  }
+
+  end(): Promise<void> {
+    this.#endPromise ??= new Promise<void>((resolve, reject) => {
+      this.#firstEnd ??= 'local';
+      const s = this.#socket;
+      if (s.destroyed || s.writableFinished) return resolve();
+      const done = () => {
+        s.off('finish', done);
+        s.off('close', done);
+        // Queued bytes that never reached the kernel: the end did not happen as asked.
+        if (this.#error && !s.writableFinished) reject(this.#error);
+        else resolve();
+      };
+      s.on('finish', done);
+      s.on('close', done);
+      s.end();
+    });
+    return this.#endPromise;
+  }
+
+  close(): Promise<void> {
+    if (!this.#closePromise) {
+      this.#closing = true;
+      this.#firstEnd ??= 'local';
+      this.#chunks.length = 0;
+      this.#closePromise = this.closed.then(() => undefined);
+      this.#socket.destroy();
+      this.#wake();
+    }
+    return this.#closePromise;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    // `return()` (a `break` in for-await) stops taking chunks; the connection stays open and
+    // reading stays paused until someone iterates again or closes it.
+    return { next: () => this.#next(), return: async () => DONE };
+  }
+
+  async #next(): Promise<IteratorResult<Uint8Array, undefined>> {
+    for (;;) {
+      if (this.#closing) return DONE;
+      const chunk = this.#chunks.shift();
+      if (chunk) return { done: false, value: chunk };
+      const failed = this.#failure();
+      if (failed) throw failed;
+      if (this.#readEnded) return DONE;
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        if (this.#socket.isPaused()) this.#socket.resume();
+      });
+    }
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    if (w.length === 0) return;
+    this.#waiters = [];
+    for (const resolve of w) resolve();
+  }
+}

@@ -1,0 +1,4 @@
+import { conformance } from './conformance.js';
+import { tcpSubject } from './helpers/subjects.js';
+
+conformance(tcpSubject);
