@@ -173,3 +173,60 @@ test('backpressure: with a stalled consumer the producer waits and holds a bound
   t.is(got.length, accepted);
   t.true(process.memoryUsage().arrayBuffers - heapBefore < 64 * 1024 * 1024);
 });
+
+test('malformed input from one peer closes only that peer; a good stream alongside it is intact', async (t) => {
+  const reg = registry();
+  const listener = await reg.listen(unixUrlFor(t));
+  const streams = acceptStreams(listener);
+  t.teardown(() => streams.return(undefined));
+  const bad = await reg.connect(listener.url);
+  // A continuation marker and a length, then bytes that are not a flatbuffer Message.
+  const garbage = new Uint8Array(64).fill(0xab);
+  new DataView(garbage.buffer).setUint32(0, 0xffffffff, true);
+  new DataView(garbage.buffer).setInt32(4, 56, true);
+  await bad.send([garbage]);
+  const good = await StreamProducer.connect(reg, listener.url, sampleSchema());
+  for (let i = 0; i < 5; i++) await good.send(sampleBatch(i));
+  await good.close();
+  // Only the good stream surfaces (the bad one never produced a schema) and it is complete.
+  const { value: s } = await streams.next();
+  t.deepEqual(seqs(await collect(s!)), Array.from({ length: 500 }, (_, i) => i));
+  // The bad connection was closed by the consumer: our side sees its end (or a reset).
+  let ended = true;
+  try {
+    for await (const _ of bad) void _;
+  } catch (e) {
+    ended = (e as QuiverError).code === ErrorCode.CONNECTION_FAILED;
+  }
+  t.true(ended);
+  await bad.close();
+});
+
+test('a producer told to reconnect survives a consumer restart on the same address', async (t) => {
+  const reg = registry();
+  const url = unixUrlFor(t);
+  let listener = await reg.listen(url);
+  let streams = acceptStreams(listener);
+  const producer = await StreamProducer.connect(reg, url, sampleSchema(), { reconnect: { initialDelayMs: 5, maxDelayMs: 50 } });
+  t.teardown(() => producer.close());
+  await producer.send(sampleBatch(0));
+  const first = (await streams.next()).value!;
+  t.deepEqual(seqs([(await first.reader.next())!]), Array.from({ length: 100 }, (_, i) => i));
+  // The consumer goes away: its listener and the connection close.
+  await streams.return(undefined);
+  await first.connection.close();
+  listener = await reg.listen(url);
+  streams = acceptStreams(listener);
+  t.teardown(() => streams.return(undefined));
+  // Sends now fail on the dead connection until one reconnects; the batch that failed is resent.
+  for (let i = 1; i <= 3; i++) await producer.send(sampleBatch(i));
+  await producer.close();
+  const second = (await streams.next()).value!;
+  const got = await collect(second);
+  t.is(second.reader.end, 'eos');
+  // Whatever was accepted by the dead connection's kernel buffer is lost with it; what arrives
+  // on the new stream is a suffix of what was sent, in order, starting with a fresh schema.
+  const s = seqs(got);
+  t.true(s.length >= 100 && s.length <= 300, `${s.length} rows`);
+  t.deepEqual(s, Array.from({ length: s.length }, (_, i) => 400 - s.length + i));
+});
