@@ -97,7 +97,7 @@ test('--help and --version go to stdout and exit 0', async (t) => {
     const r = await quiver(...args);
     t.is(r.code, 0);
     t.regex(r.stdout, /^Usage: quiver <command>/);
-    t.regex(r.stdout, /Feather V2 files are Arrow IPC files/);
+    t.regex(r.stdout, /A Feather V2 file is an Arrow IPC file/);
     t.is(r.stderr, '');
   }
   const v = await quiver('--version');
