@@ -63,13 +63,14 @@ test('several pyarrow producers at once (plain pa.ipc.new_stream on a socket), e
   t.deepEqual(basics[0]!.canon, basics[1]!.canon); // lz4 and uncompressed carry the same data
 });
 
-test('a Quiver producer to a plain pyarrow consumer (pa.ipc.open_stream on a socket), with dictionaries and ZSTD', async (t) => {
+for (const compression of ['lz4', 'zstd'] as const) {
+test(`a Quiver producer to a plain pyarrow consumer (pa.ipc.open_stream on a socket), with dictionaries and ${compression}`, async (t) => {
   const reg = registry();
   const listener = await reg.listen(unixUrlFor(t));
   t.teardown(() => listener.close());
   const consumer = pyPeer(t, ['consume', listener.url]);
   const { value: conn } = await listener[Symbol.asyncIterator]().next();
-  const producer = await StreamProducer.over(conn!, sampleSchema(), { compression: 'zstd' });
+  const producer = await StreamProducer.over(conn!, sampleSchema(), { compression });
   const sent = [0, 1, 2, 3].map((i) => sampleBatch(i, 50));
   for (const b of sent) await producer.send(b);
   await producer.close();
@@ -80,6 +81,7 @@ test('a Quiver producer to a plain pyarrow consumer (pa.ipc.open_stream on a soc
   t.deepEqual(out.columns, canonFromArrow(new A.Table(sent)));
   t.deepEqual((out.schema as Array<{ type: string }>).map((f) => f.type), ['int64', 'double', 'dictionary<values=string, indices=int32, ordered=0>']);
 });
+}
 
 test('end of stream, peer close and peer crash are told apart', async (t) => {
   const reg = registry();
