@@ -1,0 +1,92 @@
+/**
+ * `quiver pub URL FILE [--topic T] [--loop] [--wait-subscribers N]`: listens on URL and publishes
+ * FILE's record batches to the subscribers of topic T (core's Publisher; plain Arrow readers that
+ * send no hello get the default topic).
+ *
+ * A pass publishes every batch of FILE once, and starts when at least N subscribers (default 1)
+ * have joined the topic, since a subscriber only gets the batches published after it joined.
+ * Without `--loop`, one pass, then every subscriber's stream is ended (end-of-stream marker) and
+ * pub exits 0. With `--loop`, passes repeat (FILE is read again each time) until SIGINT/SIGTERM,
+ * which is then the ordinary end (exit 0). Slow subscribers hold publishing up (policy `block`).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Writable } from 'node:stream';
+import { ErrorCode, Publisher, type Topic, type TransportRegistry } from '@quiver/core';
+import { openBatches, type BatchInput } from '../input.js';
+import { abortedBy, announceListening, type Completion } from '../net.js';
+import { requireRegularFile } from './inspect.js';
+
+export interface PubArgs {
+  url: string;
+  path: string;
+  /** @default 'default' */
+  topic: string;
+  loop: boolean;
+  /** Subscribers to wait for before each pass. */
+  waitSubscribers: number;
+  registry: TransportRegistry;
+  stderr: Writable;
+  signal?: AbortSignal;
+}
+
+/**
+ * How often to look for joined subscribers. Core's Publisher reports joins through `stats()` only
+ * (no event), and a plain pyarrow subscriber joins only after the hello timeout, so this polls.
+ */
+const POLL_MS = 20;
+
+function joined(publisher: Publisher, topic: Topic): number {
+  return publisher.stats().filter((s) => s.topic === topic.name && s.state === 'active').length;
+}
+
+/** Resolves true once `n` subscribers are on `topic`, false if `signal` aborts first. */
+async function untilSubscribed(publisher: Publisher, topic: Topic, n: number, signal: AbortSignal | undefined): Promise<boolean> {
+  while (joined(publisher, topic) < n) {
+    if (signal?.aborted) return false;
+    await sleep(POLL_MS, undefined, signal ? { signal } : {}).catch(() => {});
+  }
+  return !signal?.aborted;
+}
+
+export async function pubCommand(a: PubArgs): Promise<Completion> {
+  a.registry.resolve(a.url); // a bad URL is reported before anything is opened
+  await requireRegularFile(a.path, 'pub');
+  let input: BatchInput = await openBatches(a.path);
+  // With --loop, a signal is pub's ordinary end; without, it cuts the one pass short.
+  const ended = (): Completion => (a.signal?.aborted && !a.loop ? 'interrupted' : 'complete');
+  let publisher: Publisher;
+  try {
+    publisher = await Publisher.listen(a.registry, a.url, a.signal ? { transport: { signal: a.signal } } : {});
+  } catch (e) {
+    await input.close();
+    if (abortedBy(e, a.signal)) return ended();
+    throw e;
+  }
+  // Before anything else: a subscriber whose topic does not exist yet would be turned away.
+  const topic = publisher.topic(a.topic, input.schema);
+  announceListening(a.stderr, publisher.url);
+  // A signal closes the publisher at once, which also releases a publish held up by a slow subscriber.
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= publisher.close());
+  const onAbort = () => void close();
+  a.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      if (!(await untilSubscribed(publisher, topic, a.waitSubscribers, a.signal))) break;
+      for (let batch = await input.next(); batch !== null && !a.signal?.aborted; batch = await input.next()) {
+        await topic.publish(batch);
+      }
+      if (!a.loop || a.signal?.aborted) break;
+      await input.close();
+      input = await openBatches(a.path);
+    }
+  } catch (e) {
+    // A publish cut short by the signal's close.
+    if (!(a.signal?.aborted && (e as { code?: unknown }).code === ErrorCode.CLOSED)) throw e;
+  } finally {
+    a.signal?.removeEventListener('abort', onAbort);
+    await input.close();
+    await close();
+  }
+  return ended();
+}
