@@ -34,10 +34,9 @@ test('topics on one listener; a plain pyarrow subscriber (no hello) gets the def
   const other = pub.topic('trades', schema);
   const trades = subscribe(reg, pub.url, { topic: 'trades' });
   const py = pyPeer(t, ['consume', pub.url]);
-  // Publish until both subscribers have joined (the first batch reaches whoever is there).
   let i = 0;
   const tradesFirst = joined(trades);
-  await until(() => pub.stats().filter((s) => s.state === 'active').length === 2);
+  await Promise.all([def.waitForSubscribers(1), other.waitForSubscribers(1)]);
   for (; i < 5; i++) {
     await def.publish(sampleBatch(i, 10));
     await other.publish(sampleBatch(100 + i, 10));

@@ -9,7 +9,6 @@
  * pub exits 0. With `--loop`, passes repeat (FILE is read again each time) until SIGINT/SIGTERM,
  * which is then the ordinary end (exit 0). Slow subscribers hold publishing up (policy `block`).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
 import { ErrorCode, Publisher, type Topic, type TransportRegistry } from '@quiver/core';
 import { openBatches, type BatchInput } from '../input.js';
@@ -29,23 +28,14 @@ export interface PubArgs {
   signal?: AbortSignal;
 }
 
-/**
- * How often to look for joined subscribers. Core's Publisher reports joins through `stats()` only
- * (no event), and a plain pyarrow subscriber joins only after the hello timeout, so this polls.
- */
-const POLL_MS = 20;
-
-function joined(publisher: Publisher, topic: Topic): number {
-  return publisher.stats().filter((s) => s.topic === topic.name && s.state === 'active').length;
-}
-
 /** Resolves true once `n` subscribers are on `topic`, false if `signal` aborts first. */
-async function untilSubscribed(publisher: Publisher, topic: Topic, n: number, signal: AbortSignal | undefined): Promise<boolean> {
-  while (joined(publisher, topic) < n) {
-    if (signal?.aborted) return false;
-    await sleep(POLL_MS, undefined, signal ? { signal } : {}).catch(() => {});
+async function untilSubscribed(topic: Topic, n: number, signal: AbortSignal | undefined): Promise<boolean> {
+  try {
+    await topic.waitForSubscribers(n, signal);
+    return true;
+  } catch {
+    return false;
   }
-  return !signal?.aborted;
 }
 
 export async function pubCommand(a: PubArgs): Promise<Completion> {
@@ -72,7 +62,7 @@ export async function pubCommand(a: PubArgs): Promise<Completion> {
   a.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
-      if (!(await untilSubscribed(publisher, topic, a.waitSubscribers, a.signal))) break;
+      if (!(await untilSubscribed(topic, a.waitSubscribers, a.signal))) break;
       for (let batch = await input.next(); batch !== null && !a.signal?.aborted; batch = await input.next()) {
         await topic.publish(batch);
       }

@@ -195,6 +195,39 @@ export class Topic {
     for (const message of this.preamble) s.queue.pushNow({ message, droppable: false });
     s.stats.state = 'active';
     this.subscribers.add(s);
+    for (const w of [...this.joinWaiters]) if (this.subscribers.size >= w.count) w.resolve();
+  }
+
+  private readonly joinWaiters = new Set<{ count: number; resolve: () => void }>();
+
+  /** Subscribers receiving this topic now. */
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /**
+   * Resolves once at least `count` subscribers receive this topic (at once if they already do).
+   * Rejects with ERR_QUIVER_ABORTED if `signal` aborts first.
+   */
+  waitForSubscribers(count: number, signal?: AbortSignal): Promise<void> {
+    if (this.subscribers.size >= count) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(new QuiverError(ErrorCode.ABORTED, 'aborted'));
+    return new Promise((resolve, reject) => {
+      const w = {
+        count,
+        resolve: () => {
+          this.joinWaiters.delete(w);
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        this.joinWaiters.delete(w);
+        reject(new QuiverError(ErrorCode.ABORTED, 'aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.joinWaiters.add(w);
+    });
   }
 
   /**
