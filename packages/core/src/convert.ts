@@ -85,38 +85,43 @@ async function* streamMessages(input: string | Uint8Array, readOpts: BodyReadOpt
   }
 }
 
-/** Converts `input` (a path or bytes, stream or file) to `opts.format`, written to `sink`. */
+/**
+ * Converts `input` (a path or bytes, stream or file) to `opts.format`, written to `sink`. The sink
+ * is closed when this settles, whether it succeeds or fails.
+ */
 export async function convert(input: string | Uint8Array, sink: ByteSink, opts: ConvertOptions): Promise<ConvertResult> {
-  const inputFormat = await detectForm(input);
   const form: IpcForm = opts.format === 'stream' ? 'stream' : 'file';
   const wanted = opts.compression ?? (opts.format === 'feather' ? 'lz4' : 'none');
   const compression = wanted === 'none' ? null : wanted;
   const readOpts: BodyReadOptions = opts.codecs ? { codecs: opts.codecs } : {};
   let reader: FileReader | undefined;
-  let messages: AsyncGenerator<InputMessage | Schema>;
-  let schema: Schema;
-  if (inputFormat === 'file') {
-    reader = await FileReader.open(input, readOpts);
-    schema = reader.ipcSchema;
-    messages = fileMessages(reader);
-  } else {
-    messages = streamMessages(input, readOpts);
-    const first = await messages.next();
-    if (first.done) throw invalid('the input holds no Arrow stream (it is empty)');
-    schema = first.value as Schema;
-  }
-  const encoder = new IpcEncoder(schema, form, {
-    compression,
-    ...(opts.level !== undefined ? { level: opts.level } : {}),
-    ...(opts.codecs ? { codecs: opts.codecs } : {}),
-  });
-  const write = async (ms: EncodedMessage[]) => sink.write(ms.flatMap((m) => m.buffers));
-  let recordBatches = 0;
-  let rows = 0;
-  let count = 0;
-  let bytesIn = 0;
-  const seenDictionaries = new Set<number>();
+  let messages: AsyncGenerator<InputMessage | Schema> | undefined;
+  // Everything, opening the input included, sits inside the try: a failure anywhere must still
+  // close the sink, the file reader and a half-read stream source (an open file descriptor).
   try {
+    const inputFormat = await detectForm(input);
+    let schema: Schema;
+    if (inputFormat === 'file') {
+      reader = await FileReader.open(input, readOpts);
+      schema = reader.ipcSchema;
+      messages = fileMessages(reader);
+    } else {
+      messages = streamMessages(input, readOpts);
+      const first = await messages.next();
+      if (first.done) throw invalid('the input holds no Arrow stream (it is empty)');
+      schema = first.value as Schema;
+    }
+    const encoder = new IpcEncoder(schema, form, {
+      compression,
+      ...(opts.level !== undefined ? { level: opts.level } : {}),
+      ...(opts.codecs ? { codecs: opts.codecs } : {}),
+    });
+    const write = async (ms: EncodedMessage[]) => sink.write(ms.flatMap((m) => m.buffers));
+    let recordBatches = 0;
+    let rows = 0;
+    let count = 0;
+    let bytesIn = 0;
+    const seenDictionaries = new Set<number>();
     await write(encoder.start());
     for await (const item of messages) {
       const { message, body } = item as InputMessage;
@@ -139,9 +144,10 @@ export async function convert(input: string | Uint8Array, sink: ByteSink, opts: 
       opts.onProgress?.({ messages: ++count, bytesIn, bytesOut: encoder.byteLength });
     }
     await write(encoder.finish());
+    return { inputFormat, recordBatches, rows, bytesWritten: encoder.byteLength };
   } finally {
+    await messages?.return(undefined); // a no-op once the messages ran out
     await reader?.close();
     await sink.close();
   }
-  return { inputFormat, recordBatches, rows, bytesWritten: encoder.byteLength };
 }

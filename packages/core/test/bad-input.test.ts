@@ -11,9 +11,10 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fuzzFiles, goldenCases, tmpDir, type GoldenCase } from '@quiver/testkit';
-import { ErrorCode, FileReader, FormatMismatchError, readFeather, readStreams, StreamReader } from '../src/index.js';
+import { convert, ErrorCode, FileReader, FormatMismatchError, IpcEncoder, QuiverError, readFeather, readStreams, StreamReader, type ByteSink, type Field } from '../src/index.js';
 import { fileLayout, metadataRanges, readableCuts, streamLayout, toLegacyFraming } from './helpers/layout.js';
 import { describe, jobCount, mutationOf, runNode, runReads, type JobGroup, type JobResult, type ReadMode } from './helpers/reads.js';
 import type { AllocResult } from './helpers/alloc-runner.js';
@@ -245,6 +246,57 @@ const mismatch = test.macro({
 });
 
 for (const key of SAMPLES) test(mismatch, sample(key));
+
+// ---- schemas apache-arrow would reject with a plain Error -------------------------------------
+
+test('fields sharing a dictionary id with conflicting value types: ERR_QUIVER_INVALID_IPC, not apache-arrow\'s Error', async (t) => {
+  const field = (name: string, type: Field['type'], id: number | null, children: Field[] = []): Field => ({
+    name,
+    nullable: true,
+    type,
+    children,
+    dictionary: id === null ? null : { id, indexType: { bitWidth: 32, signed: true }, isOrdered: false },
+    metadata: new Map(),
+  });
+  const schemas: Array<[string, Field[]]> = [
+    ['string and int32 values', [field('a', { kind: 'utf8' }, 0), field('b', { kind: 'int', bitWidth: 32, signed: true }, 0)]],
+    // A dictionary whose own values use its id (what a flipped byte in nested_dictionary made).
+    ['an id inside its own values', [field('a', { kind: 'list' }, 0, [field('item', { kind: 'utf8' }, 0)])]],
+  ];
+  for (const [what, fields] of schemas) {
+    const enc = new IpcEncoder({ fields, metadata: new Map(), endianness: 'little', features: [] }, 'stream');
+    const bytes = Buffer.concat([...enc.start(), ...enc.finish()].flatMap((m) => m.buffers));
+    await t.throwsAsync(
+      StreamReader.open(bytes).then((r) => r.schema),
+      { instanceOf: QuiverError, code: ErrorCode.INVALID_IPC },
+      what,
+    );
+  }
+});
+
+// ---- failing conversions release what they opened ----------------------------------------------
+
+test('convert closes its sink whatever fails: empty input, missing path, a bad option, a bad body', async (t) => {
+  const c = sample('1.0.0-littleendian/dictionary');
+  const closing = () => {
+    const sink = { closed: 0, write() {}, async close() {
+      sink.closed++;
+    } };
+    return sink;
+  };
+  const cases: Array<[string, (s: ByteSink) => Promise<unknown>, string]> = [
+    ['empty input', (s) => convert(new Uint8Array(0), s, { format: 'file' }), ErrorCode.INVALID_IPC],
+    ['missing path', (s) => convert(join(tmpDir(t), 'nothing-here'), s, { format: 'file' }), ErrorCode.IO],
+    ['a level without compression (stream input)', (s) => convert(c.stream, s, { format: 'file', compression: 'none', level: 3 }), ErrorCode.INVALID_ARGUMENT],
+    ['a level without compression (file input)', (s) => convert(c.file, s, { format: 'stream', compression: 'none', level: 3 }), ErrorCode.INVALID_ARGUMENT],
+    ['a stream cut inside a body', (s) => convert(readFileSync(c.stream).subarray(0, 700), s, { format: 'stream' }), ErrorCode.TRUNCATED],
+  ];
+  for (const [what, run, code] of cases) {
+    const sink = closing();
+    await t.throwsAsync(run(sink), { instanceOf: QuiverError, code }, what);
+    t.is(sink.closed, 1, `${what}: sink closed once`);
+  }
+});
 
 // ---- claims of huge sizes -----------------------------------------------------------------------
 

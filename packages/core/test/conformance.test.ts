@@ -5,16 +5,17 @@
 //      that the schema (names, types as pyarrow prints them, nullability, schema/field metadata),
 //      the batch count, each batch's custom metadata and every value (canonical form) equal what
 //      pyarrow reads from the same file;
-//  (b) writes the data back as stream, file and Feather, each uncompressed, LZ4 and ZSTD, three
-//      ways: the arrow-level writer (writeIpcFile / writeFeather from the Table our reader made),
-//      and message-level `convert` from the .stream and from the .arrow_file. pyarrow must read
-//      every one as equal to the original, and its metadata must carry the codec asked for.
+//  (b) writes the data back as stream, file and Feather, each uncompressed, LZ4 and ZSTD, four
+//      ways: the arrow-level writers (writeIpcFile / writeFeather) from the Table each reader made,
+//      and message-level `convert` from the .stream and from the .arrow_file (36 files). pyarrow
+//      must read every one as equal to the original, with the codec asked for in its metadata.
 // The golden files are read in place (../shared); outputs go to a per-test temp dir.
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { goldenCases, judge, tmpDir, type GoldenCase } from '@quiver/testkit';
-import { convert, fileSink, writeFeather, writeIpcFile, type ConvertResult } from '../src/index.js';
+import { convert, fileSink, IpcEncoder, writeFeather, writeIpcFile, type ConvertResult, type Field, type Schema } from '../src/index.js';
 import { expected, observed, readFileAt, readStreamAt } from './helpers/observe.js';
 
 const CODECS = ['none', 'lz4', 'zstd'] as const;
@@ -46,9 +47,11 @@ async function checkCase(t: ExecutionContext, c: GoldenCase): Promise<void> {
       candidates.push({ path, codec, how });
       return path;
     };
-    await writeIpcFile(out('writer-stream'), fromStream, 'stream', { compression });
-    await writeIpcFile(out('writer-file'), fromStream, 'file', { compression });
-    await writeFeather(fromStream, out('writer-feather'), { compression: codec === 'none' ? 'uncompressed' : codec });
+    for (const [table, label] of [[fromStream, 'stream'], [fromFile, 'file']] as const) {
+      await writeIpcFile(out(`write-${label}-table-as-stream`), table, 'stream', { compression });
+      await writeIpcFile(out(`write-${label}-table-as-file`), table, 'file', { compression });
+      await writeFeather(table, out(`write-${label}-table-as-feather`), { compression: codec === 'none' ? 'uncompressed' : codec });
+    }
     for (const [input, label] of [[c.stream, 'stream'], [c.file, 'file']] as const) {
       for (const format of ['stream', 'file', 'feather'] as const) {
         const how = `convert-${label}-to-${format}`;
@@ -99,3 +102,46 @@ test('the golden corpus is all there', (t) => {
 });
 
 for (const c of cases) test(conformance, c);
+
+// ---- a crafted case the corpus lacks ------------------------------------------------------------
+
+test('a dictionary shared by fields with different index types reads as pyarrow reads it', async (t) => {
+  // Two columns use dictionary 0 (strings), one through int8 indices, one through int16: legal
+  // Arrow (only the value type must agree), and each column must be read with its own indices.
+  const dictField = (name: string, bitWidth: 8 | 16): Field => ({
+    name,
+    nullable: true,
+    type: { kind: 'utf8' },
+    children: [],
+    dictionary: { id: 0, indexType: { bitWidth, signed: true }, isOrdered: false },
+    metadata: new Map(),
+  });
+  const schema: Schema = { fields: [dictField('a', 8), dictField('b', 16)], metadata: new Map(), endianness: 'little', features: [] };
+  const enc = new IpcEncoder(schema, 'stream');
+  const bytes = (a: ArrayLike<number>, ctor: { new (a: ArrayLike<number>): ArrayBufferView }) => {
+    const v = new ctor(a);
+    return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  };
+  const empty = new Uint8Array(0);
+  const messages = [
+    ...enc.batchMessage({ type: 'dictionaryBatch', id: 0, isDelta: false }, 3, [{ length: 3, nullCount: 0 }], [empty, bytes([0, 1, 3, 6], Int32Array), new TextEncoder().encode('xyyzzz')]),
+    ...enc.batchMessage(
+      { type: 'recordBatch' },
+      4,
+      [
+        { length: 4, nullCount: 0 },
+        { length: 4, nullCount: 0 },
+      ],
+      [empty, bytes([0, 1, 2, 1], Int8Array), empty, bytes([2, 2, 0, 1], Int16Array)],
+    ),
+    ...enc.finish(),
+  ];
+  const path = join(tmpDir(t), 'shared.stream');
+  writeFileSync(path, Buffer.concat(messages.flatMap((m) => m.buffers)));
+  const canon = await judge.canon(path);
+  t.deepEqual(canon.columns, [
+    ['x', 'yy', 'zzz', 'yy'],
+    ['zzz', 'zzz', 'x', 'yy'],
+  ]);
+  t.deepEqual(observed(await readStreamAt(path)), expected(canon));
+});
