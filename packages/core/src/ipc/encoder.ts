@@ -220,7 +220,13 @@ export class RecordBatchEncoder {
         );
       }
     }
-    // A dictionary held in several chunks goes out as its first chunk plus deltas.
+    if (!isDelta && chunks.length > 1 && !this.ipc.options.dictionaryDeltas) {
+      // A dictionary held in several chunks, to be sent in full as one message: join its values
+      // into one chunk (dictionaries are small next to the data they encode).
+      chunks = A.vectorFromArray([...dict], dict.type).data;
+    }
+    // With deltas allowed, a dictionary held in several chunks goes out as its first chunk plus
+    // deltas (no copy).
     chunks.forEach((chunk, i) => {
       const a = assembleColumns([chunk]);
       out.push(...this.ipc.batchMessage({ type: 'dictionaryBatch', id, isDelta: isDelta || i > 0 }, chunk.length, a.nodes, a.buffers, a.variadicBufferCounts));
