@@ -21,10 +21,15 @@ import * as A from 'apache-arrow';
 import { acceptStreams, RecordBatchEncoder, StreamProducer, StreamReader, TransportRegistry } from '@quiver/core';
 import { makeTable } from '@quiver/core/bench/data';
 import { socketTransports, unixUrl } from '../src/index.js';
-import { touch, type Command, type ConsumeCmd, type Consumed, type EchoCmd, type PingCmd, type ProduceCmd, type Reply } from './protocol.js';
+import { touch, type Command, type ConsumeCmd, type Consumed, type EchoCmd, type PingCmd, type ProduceCmd, type Produced, type Reply } from './protocol.js';
 
 const registry = new TransportRegistry(socketTransports());
 const now = (): number => Number(process.hrtime.bigint());
+/** CPU time of this process (user + system), in ns. */
+const cpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1e3;
+};
 
 /** The bench table of each size and its batch encoded once by Quiver (the raw payload). */
 const tables = new Map<number, { batch: A.RecordBatch; bytes: Buffer }>();
@@ -72,12 +77,16 @@ async function timeBatches(batches: AsyncIterable<A.RecordBatch>, warm: number):
   let rows = 0;
   let checksum = 0;
   let t0 = now();
+  let c0 = cpu();
   for await (const b of batches) {
     checksum += touch(b);
     rows += b.numRows;
-    if (++n === warm) t0 = now();
+    if (++n === warm) {
+      t0 = now();
+      c0 = cpu();
+    }
   }
-  return { batches: n, rows, ns: now() - t0, timedBatches: n - warm, timedBytes: 0, checksum };
+  return { batches: n, rows, ns: now() - t0, cpuNs: cpu() - c0, timedBatches: n - warm, timedBytes: 0, checksum };
 }
 
 async function consume(cmd: ConsumeCmd): Promise<Consumed> {
@@ -116,6 +125,7 @@ function drainRaw(socket: Socket, cmd: ConsumeCmd): Promise<Consumed> {
   const total = (cmd.warm + cmd.count) * cmd.batchBytes;
   let got = 0;
   let t0 = now();
+  let c0 = cpu();
   let at0 = 0;
   return new Promise((resolve, reject) => {
     socket.on('data', (chunk: Buffer) => {
@@ -123,11 +133,12 @@ function drainRaw(socket: Socket, cmd: ConsumeCmd): Promise<Consumed> {
       got += chunk.byteLength;
       if (before < warmBytes && got >= warmBytes) {
         t0 = now();
+        c0 = cpu();
         at0 = got;
       }
       if (got >= total) {
         const ns = now() - t0;
-        resolve({ batches: got / cmd.batchBytes, rows: 0, ns, timedBatches: (got - at0) / cmd.batchBytes, timedBytes: got - at0, checksum: got });
+        resolve({ batches: got / cmd.batchBytes, rows: 0, ns, cpuNs: cpu() - c0, timedBatches: (got - at0) / cmd.batchBytes, timedBytes: got - at0, checksum: got });
       }
     });
     socket.on('error', reject);
@@ -135,13 +146,15 @@ function drainRaw(socket: Socket, cmd: ConsumeCmd): Promise<Consumed> {
   });
 }
 
-async function produce(cmd: ProduceCmd): Promise<void> {
+async function produce(cmd: ProduceCmd): Promise<Produced> {
   const { batch, bytes } = data(cmd.rows);
+  const c0 = cpu();
   if (cmd.impl === 'quiver') {
     const p = await StreamProducer.connect(registry, cmd.url, batch.schema);
     for (let i = 0; i < cmd.total; i++) await p.send(batch);
+    const cpuNs = cpu() - c0;
     await p.close();
-    return;
+    return { cpuNs };
   }
   const s = await rawConnect(cmd.url);
   if (cmd.impl === 'apache-arrow') {
@@ -158,8 +171,10 @@ async function produce(cmd: ProduceCmd): Promise<void> {
     s.end();
   }
   if (!s.writableFinished) await once(s, 'finish');
+  const cpuNs = cpu() - c0;
   // The consumer closes once it has read everything; wait for that rather than reset it.
   if (!s.closed) await once(s, 'close');
+  return { cpuNs };
 }
 
 // ---- latency -----------------------------------------------------------------------------------
@@ -252,7 +267,7 @@ async function run(cmd: Command): Promise<object> {
     case 'consume':
       return consume(cmd);
     case 'produce':
-      return produce(cmd).then(() => ({}));
+      return produce(cmd);
     case 'echo':
       return echo(cmd).then(() => ({}));
     case 'ping':

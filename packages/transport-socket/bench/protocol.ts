@@ -77,10 +77,17 @@ export interface Consumed {
   timedBatches: number;
   /** raw: bytes received in the timed interval. */
   timedBytes: number;
+  /** CPU time (user + system) the consumer process spent in the timed interval, in ns. */
+  cpuNs: number;
   /** The sum of {@link touch} over every batch (pyarrow: the exact int64 sum, as a string). */
   checksum: number | string;
   /** How the stream ended, where the reader says so. */
   end?: string;
+}
+
+export interface Produced {
+  /** CPU time (user + system) the producer process spent sending all `total` batches, in ns. */
+  cpuNs: number;
 }
 
 export interface Pinged {
@@ -91,11 +98,13 @@ export interface Pinged {
 export interface Loaded {
   /** Bytes of one record batch message as this implementation writes it. */
   batchBytes: number;
+  /** pyarrow: its version. */
+  version?: string;
 }
 
 export type Reply =
   | { id: number; ready: string }
-  | { id: number; done: Consumed | Pinged | Loaded | Record<string, never> }
+  | { id: number; done: Consumed | Produced | Pinged | Loaded | Record<string, never> }
   | { id: number; error: string };
 
 /**

@@ -59,7 +59,7 @@ export interface Schema {
 /** Arrow's MetadataVersion; Quiver writes V5 and reads V4 and V5. */
 export const MetadataVersion = { V1: 0, V2: 1, V3: 2, V4: 3, V5: 4 } as const;
 
-/** A readable name for a type, as pyarrow would print it (used in errors and by `inspect`). */
+/** A readable name for a type, in pyarrow's vocabulary (used in errors and by `inspect`); not byte-for-byte pyarrow's str(). */
 export function typeName(t: ArrowType): string {
   switch (t.kind) {
     case 'int':
@@ -111,7 +111,7 @@ function unitAbbrev(u: TimeUnit): string {
   return { second: 's', millisecond: 'ms', microsecond: 'us', nanosecond: 'ns' }[u];
 }
 
-/** A field's type as pyarrow prints it, children and dictionary included. */
+/** A field's type with its children and dictionary, in the style of {@link typeName}. */
 export function fieldTypeName(f: Field): string {
   let base = typeName(f.type);
   if (f.children.length > 0) {
