@@ -1,0 +1,2 @@
+export * from './ring/index.js';
+export { ShmError, ShmErrorCode } from './errors.js';

@@ -1,0 +1,447 @@
+/**
+ * The publishing side of a ring: the one writer. It appends records at the write cursor, keeps
+ * the preamble, and when the ring is full deals with the subscribers that hold the space it
+ * needs, each by its policy:
+ * - `block`: waits until the subscriber reads (woken through the subscriber's FREED futex word);
+ * - `drop-oldest`: skips the subscriber's oldest unread records, by CAS on its next-read cursor
+ *   (so the subscriber's own claim and the skip never both take a record), counting each one;
+ * - `disconnect`: marks the subscriber disconnected; it gets ERR_QUIVER_SLOW_CONSUMER.
+ * Records a subscriber holds (has claimed and not released) are never overwritten, whatever its
+ * policy: the writer waits for their release. While it waits it checks, every slice, whether the
+ * subscribers it waits for are alive, and frees the slots of dead ones.
+ *
+ * Joining subscribers and the writer meet through TAIL (see {@link RingWriter.tryReserve}).
+ */
+import { ErrorCode, QuiverError } from '@quiver/core';
+import { abortError, closedError, corrupt } from '../errors.js';
+import { classify, type RecordMeta } from './classify.js';
+import {
+  check, H, KIND, kindCode, POLICY, policyName, RECORD_HEADER, recordBytes, S, SLOT, slotWord,
+  type Policy, type Ring,
+} from './layout.js';
+import { isAlive, joinStart } from './liveness.js';
+import { PreambleMirror } from './preamble.js';
+import { nextTurn, type Waiter } from './wait.js';
+
+export interface RingWriterOptions {
+  waiter: Waiter;
+  /** Records written in a row without waiting before yielding to the event loop. @default 64 */
+  maxSyncRecords?: number;
+  /** How long one wait lasts before liveness is checked again, in ms. @default 100 */
+  sliceMs?: number;
+}
+
+/** One subscriber as the publisher sees it. */
+export interface SubscriberInfo {
+  slot: number;
+  pid: number;
+  policy: Policy;
+  state: 'active' | 'disconnected';
+  /** Bytes published that it has not read yet. */
+  lag: number;
+  /** Records it lost under drop-oldest. */
+  drops: number;
+  /** Records it has read. */
+  delivered: number;
+}
+
+/** A writable slot of the ring, reserved for one record: fill `bytes`, then commit. */
+export class Loan {
+  #done = false;
+  constructor(
+    private readonly writer: RingWriter,
+    /** Position of the record (its header). */
+    readonly position: number,
+    /** The payload area, a view into the ring. */
+    readonly bytes: Uint8Array,
+  ) {}
+
+  /**
+   * Publishes the record. `meta` says what the message is (else it is read from the bytes, which
+   * must then hold exactly one framed message); `byteLength` may shrink the loan.
+   */
+  commit(meta?: RecordMeta, byteLength = this.bytes.byteLength): void {
+    if (this.#done) throw new QuiverError(ErrorCode.INVALID_ARGUMENT, 'this loan was already committed or aborted');
+    if (!Number.isInteger(byteLength) || byteLength < 0 || byteLength > this.bytes.byteLength) {
+      throw new QuiverError(ErrorCode.INVALID_ARGUMENT, `byteLength ${byteLength} is outside the loan of ${this.bytes.byteLength}`);
+    }
+    const m = meta ?? classify(this.bytes.subarray(0, byteLength));
+    this.#done = true;
+    this.writer.commit(this, m, byteLength);
+  }
+
+  /** Gives the slot back unpublished. */
+  abort(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.writer.abortLoan(this);
+  }
+
+  get settled(): boolean {
+    return this.#done;
+  }
+
+  [Symbol.dispose](): void {
+    this.abort();
+  }
+}
+
+export class RingWriter {
+  readonly ring: Ring;
+  private readonly words: Int32Array;
+  private readonly waiter: Waiter;
+  private readonly cap: number;
+  private readonly maxSync: number;
+  private readonly sliceMs: number;
+  private w: number;
+  private tail: number;
+  private records: number;
+  private epoch: number;
+  /** Lowest subscriber bound at the last scan; valid while JOINS is unchanged. */
+  private cachedMin: number | null = null;
+  private lastJoins = -1;
+  private current: Loan | null = null;
+  private sync = 0;
+  private readonly mirror = new PreambleMirror();
+  private ended = false;
+  private readonly closing = new AbortController();
+
+  constructor(ring: Ring, opts: RingWriterOptions) {
+    this.ring = ring;
+    this.words = ring.words;
+    this.waiter = opts.waiter;
+    this.cap = ring.sizes.capacity;
+    this.maxSync = opts.maxSyncRecords ?? 64;
+    this.sliceMs = opts.sliceMs ?? 100;
+    const w = this.words;
+    this.w = Atomics.load(w, H.WRITE) >>> 0;
+    this.tail = Atomics.load(w, H.TAIL) >>> 0;
+    this.records = Atomics.load(w, H.RECORDS) >>> 0;
+    this.epoch = Atomics.load(w, H.EPOCH) >>> 0;
+    if (this.w !== 0 || Atomics.load(w, H.PRE_LENGTH) !== 0 || Atomics.load(w, H.PUB_STATE) !== 0) {
+      throw new QuiverError(ErrorCode.INVALID_ARGUMENT, 'a ring can be written by one publisher, once: this one has been written');
+    }
+  }
+
+  /** Whether end() or close() was called. */
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * Reserves room for a record of `byteLength` payload bytes, waiting (by the subscribers'
+   * policies) while the ring is full. One loan at a time.
+   */
+  async loan(byteLength: number, signal?: AbortSignal): Promise<Loan> {
+    if (this.ended) throw closedError('the publisher');
+    if (this.current) throw new QuiverError(ErrorCode.INVALID_ARGUMENT, 'a loan is outstanding: commit or abort it first');
+    if (!Number.isInteger(byteLength) || byteLength < 0) throw new QuiverError(ErrorCode.INVALID_ARGUMENT, `bad loan size ${byteLength}`);
+    const size = recordBytes(byteLength);
+    if (size > this.ring.maxRecord) {
+      throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `a record of ${byteLength} bytes exceeds the ring's limit of ${this.ring.maxRecord - RECORD_HEADER} (half its size)`);
+    }
+    if (signal?.aborted) throw abortError(signal, 'loan');
+    // A placeholder holds the one-loan rule while waiting for room.
+    const placeholder = new Loan(this, -1, new Uint8Array(0));
+    this.current = placeholder;
+    let start: number;
+    try {
+      start = await this.reserve(size, signal);
+    } finally {
+      this.current = null;
+    }
+    if (this.ended) throw closedError('the publisher');
+    const at = this.ring.sizes.dataOffset + (start & this.ring.mask) + RECORD_HEADER;
+    const loan = new Loan(this, start, new Uint8Array(this.ring.buffer, at, byteLength));
+    this.current = loan;
+    return loan;
+  }
+
+  /** Publishes one message given as a gather list (copied once, straight into the slot). */
+  async write(meta: RecordMeta, buffers: readonly Uint8Array[], signal?: AbortSignal): Promise<void> {
+    let n = 0;
+    for (const b of buffers) n += b.byteLength;
+    const loan = await this.loan(n, signal);
+    let at = 0;
+    for (const b of buffers) {
+      loan.bytes.set(b, at);
+      at += b.byteLength;
+    }
+    try {
+      loan.commit(meta);
+    } catch (e) {
+      loan.abort();
+      throw e;
+    }
+  }
+
+  /** @internal */
+  abortLoan(loan: Loan): void {
+    if (this.current === loan) this.current = null;
+  }
+
+  /** @internal Publishes a loan's record. */
+  commit(loan: Loan, meta: RecordMeta, byteLength: number): void {
+    if (this.ended) throw closedError('the publisher');
+    if (this.current !== loan) throw new QuiverError(ErrorCode.INVALID_ARGUMENT, 'this loan is not the outstanding one');
+    this.current = null;
+    const w = this.words;
+    const start = loan.position;
+    const payload = loan.bytes.subarray(0, byteLength);
+    const nonBatch = meta.kind !== 'batch';
+    // Checked before anything is published: a preamble overflow leaves the ring as it was.
+    const planned = this.mirror.plan(meta.kind, meta.dictionaryId ?? 0, payload, this.ring.sizes.preambleCapacity);
+    // A pad fills the rest of the lap when the record did not fit before the end of the data
+    // area (under 16 bytes left: the reader skips them without a header).
+    const W = this.w;
+    if (start !== W && this.cap - (W & this.ring.mask) >= RECORD_HEADER) {
+      this.header(W, ((start - W) >>> 0) - RECORD_HEADER, KIND.PAD);
+    }
+    this.header(start, byteLength, kindCode(meta.kind));
+    const end = (start + recordBytes(byteLength)) >>> 0;
+    if (nonBatch) {
+      Atomics.add(w, H.PRE_SEQ, 1); // odd: joiners retry
+      this.mirror.apply(meta.kind, planned);
+      const area = new Uint8Array(this.ring.buffer, this.ring.sizes.preambleOffset, this.ring.sizes.preambleCapacity);
+      const used = this.mirror.write(area);
+      Atomics.store(w, H.PRE_LENGTH, used);
+      Atomics.store(w, H.PRE_COUNT, this.mirror.entries.length);
+      Atomics.store(w, H.STREAM_GEN, this.mirror.generation);
+      Atomics.store(w, H.PRE_ENDED, this.mirror.ended ? 1 : 0);
+      this.epoch = (this.epoch + 1) >>> 0;
+      Atomics.store(w, H.EPOCH, this.epoch | 0);
+    }
+    this.records = (this.records + 1) >>> 0;
+    Atomics.store(w, H.RECORDS, this.records | 0);
+    // The release point: everything above is visible to whoever reads this cursor.
+    this.w = end;
+    Atomics.store(w, H.WRITE, end | 0);
+    if (nonBatch) Atomics.add(w, H.PRE_SEQ, 1);
+    Atomics.add(w, H.PUBLISHED, 1);
+    if (Atomics.load(w, H.SLEEPERS) > 0) this.waiter.wake(H.PUBLISHED);
+  }
+
+  /** Writes a record header at `pos`. */
+  private header(pos: number, len: number, kind: number): void {
+    const hw = (this.ring.sizes.dataOffset + (pos & this.ring.mask)) >> 2;
+    const w = this.words;
+    w[hw] = len;
+    w[hw + 1] = (kind | (check(pos) << 8)) | 0;
+    w[hw + 2] = this.records | 0;
+    w[hw + 3] = this.epoch | 0;
+  }
+
+  /** Waits for room for `size` bytes; resolves the record's position. */
+  private async reserve(size: number, signal: AbortSignal | undefined): Promise<number> {
+    if (++this.sync >= this.maxSync) {
+      this.sync = 0;
+      await nextTurn();
+    }
+    let start = this.tryReserve(size);
+    if (start >= 0) return start;
+    this.sync = 0;
+    this.reclaimDead();
+    const w = this.words;
+    for (;;) {
+      if (this.ended) throw closedError('the publisher');
+      if (signal?.aborted) throw abortError(signal, 'send');
+      const blocker = this.blocker;
+      Atomics.store(w, H.PUB_WAITING, 1);
+      const freed = Atomics.load(w, slotWord(blocker, S.FREED));
+      start = this.tryReserve(size);
+      if (start >= 0) break;
+      const r = await this.waitOr(this.waiter.wait(slotWord(blocker, S.FREED), freed, this.sliceMs), signal);
+      if (r === 'timed-out') this.reclaimDead();
+      start = this.tryReserve(size);
+      if (start >= 0) break;
+    }
+    Atomics.store(w, H.PUB_WAITING, 0);
+    return start;
+  }
+
+  private waitOr(p: Promise<string>, signal: AbortSignal | undefined): Promise<string> {
+    const signals = signal ? [signal, this.closing.signal] : [this.closing.signal];
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        cleanup();
+        if (this.ended) reject(closedError('the publisher'));
+        else reject(abortError(signal!, 'send'));
+      };
+      const cleanup = () => signals.forEach((s) => s.removeEventListener('abort', onAbort));
+      signals.forEach((s) => s.addEventListener('abort', onAbort, { once: true }));
+      p.then(
+        (v) => (cleanup(), resolve(v)),
+        (e: unknown) => (cleanup(), reject(e)),
+      );
+    });
+  }
+
+  /** Slot that stopped the last tryReserve. */
+  private blocker = 0;
+
+  /**
+   * The start of a record of `size` bytes if the space is free now, else -1 (and `blocker`).
+   *
+   * Writing [start, end) destroys what lies cap bytes earlier, so every subscriber's bound (its
+   * next-read cursor, or its oldest held record) must be at or past `needed = end - cap`. The
+   * writer stores TAIL = needed before it looks at the subscriber table; a joiner stores its
+   * slot and then reads TAIL. Sequentially consistent atomics make one of the two see the
+   * other: the writer sees the joiner's bound, or the joiner sees TAIL past its start and
+   * re-registers further on. JOINS lets the writer skip the table scan while no one joined and
+   * `needed` stays below the lowest bound it saw (bounds only grow).
+   */
+  private tryReserve(size: number): number {
+    const W = this.w;
+    const rem = this.cap - (W & this.ring.mask);
+    const start = rem < size ? (W + rem) >>> 0 : W;
+    const end = (start + size) >>> 0;
+    const needed = (end - this.cap) >>> 0;
+    if (((needed - this.tail) | 0) > 0) {
+      this.tail = needed;
+      Atomics.store(this.words, H.TAIL, needed | 0);
+    }
+    const joins = Atomics.load(this.words, H.JOINS);
+    if (joins === this.lastJoins && this.cachedMin !== null && ((this.cachedMin - needed) | 0) >= 0) return start;
+    this.lastJoins = joins;
+    const min = this.scan(needed);
+    if (min === null) return -1;
+    this.cachedMin = min;
+    return start;
+  }
+
+  /** The lowest bound of all subscribers after applying policies, or null when one blocks `needed`. */
+  private scan(needed: number): number | null {
+    const w = this.words;
+    let min = this.w;
+    let woke = false;
+    for (let i = 0; i < this.ring.sizes.maxSubscribers; i++) {
+      const st = Atomics.load(w, slotWord(i, S.STATE));
+      let b = this.bound(i, st);
+      if (b === null) continue;
+      if (((b - needed) | 0) < 0 && (st & 15) === SLOT.ACTIVE) {
+        const policy = Atomics.load(w, slotWord(i, S.POLICY));
+        if (policy === POLICY['drop-oldest']) {
+          this.skip(i, needed);
+        } else if (policy === POLICY.disconnect) {
+          const disconnected = (st & ~15) | SLOT.DISCONNECTED;
+          if (Atomics.compareExchange(w, slotWord(i, S.STATE), st, disconnected) === st) woke = true;
+        }
+        b = this.bound(i, Atomics.load(w, slotWord(i, S.STATE)));
+        if (b === null) continue;
+      }
+      if (((b - needed) | 0) < 0) {
+        this.blocker = i;
+        if (woke) this.wakeAll();
+        return null;
+      }
+      if (((b - min) | 0) < 0) min = b;
+    }
+    if (woke) this.wakeAll();
+    return min;
+  }
+
+  /**
+   * How far back slot `i` pins the ring, or null when it does not: a free or claimed slot, a
+   * disconnected one holding nothing, or one whose cursors are out of range (a joiner about to
+   * re-register, or garbage: never trusted to stop the writer).
+   */
+  private bound(i: number, st: number): number | null {
+    const state = st & 15;
+    if (state !== SLOT.ACTIVE && state !== SLOT.DISCONNECTED) return null;
+    const w = this.words;
+    // NEXT before RELEASED: a subscriber announces a hold (RELEASED) before it claims (NEXT).
+    const next = Atomics.load(w, slotWord(i, S.NEXT)) >>> 0;
+    const released = Atomics.load(w, slotWord(i, S.RELEASED)) >>> 0;
+    let b: number;
+    if (released & 1) b = (released & ~7) >>> 0;
+    else if (state === SLOT.DISCONNECTED) return null;
+    else b = next;
+    const lag = (this.w - b) | 0;
+    if (lag < 0 || lag > this.cap || (b & 7) !== 0) return null;
+    return b;
+  }
+
+  /** Drop-oldest: skips slot `i`'s unread records below `needed`. */
+  private skip(i: number, needed: number): void {
+    const w = this.words;
+    const at = slotWord(i, S.NEXT);
+    for (;;) {
+      const n = Atomics.load(w, at) >>> 0;
+      const lag = (this.w - n) | 0;
+      if (((n - needed) | 0) >= 0 || lag <= 0 || lag > this.cap) return;
+      const rem = this.cap - (n & this.ring.mask);
+      let end: number;
+      let counted = true;
+      if (rem < RECORD_HEADER) {
+        end = (n + rem) >>> 0;
+        counted = false;
+      } else {
+        const hw = (this.ring.sizes.dataOffset + (n & this.ring.mask)) >> 2;
+        const len = w[hw]! >>> 0;
+        const tag = w[hw + 1]! >>> 0;
+        const kind = tag & 0xff;
+        const size = kind === KIND.PAD ? RECORD_HEADER + len : recordBytes(len);
+        if (tag >>> 8 !== check(n) || size > rem || size > lag) {
+          if ((Atomics.load(w, at) >>> 0) !== n) continue;
+          throw corrupt(`record at ${n} has a bad header (seen while skipping)`);
+        }
+        end = (n + size) >>> 0;
+        counted = kind !== KIND.PAD;
+      }
+      if (Atomics.compareExchange(w, at, n | 0, end | 0) === (n | 0) && counted) Atomics.add(w, slotWord(i, S.DROPS), 1);
+    }
+  }
+
+  /** Frees the slots of subscribers whose process has died. */
+  reclaimDead(): void {
+    const w = this.words;
+    for (let i = 0; i < this.ring.sizes.maxSubscribers; i++) {
+      if (reclaimIfDead(w, i)) this.cachedMin = null;
+    }
+  }
+
+  private wakeAll(): void {
+    Atomics.add(this.words, H.PUBLISHED, 1);
+    this.waiter.wake(H.PUBLISHED);
+  }
+
+  /** The subscribers now. */
+  subscribers(): SubscriberInfo[] {
+    const w = this.words;
+    const out: SubscriberInfo[] = [];
+    for (let i = 0; i < this.ring.sizes.maxSubscribers; i++) {
+      const st = Atomics.load(w, slotWord(i, S.STATE)) & 15;
+      if (st !== SLOT.ACTIVE && st !== SLOT.DISCONNECTED) continue;
+      out.push({
+        slot: i,
+        pid: Atomics.load(w, slotWord(i, S.PID)),
+        policy: policyName(Atomics.load(w, slotWord(i, S.POLICY))),
+        state: st === SLOT.ACTIVE ? 'active' : 'disconnected',
+        lag: Math.max(0, (this.w - (Atomics.load(w, slotWord(i, S.NEXT)) >>> 0)) | 0),
+        drops: Atomics.load(w, slotWord(i, S.DROPS)) >>> 0,
+        delivered: Atomics.load(w, slotWord(i, S.DELIVERED)) >>> 0,
+      });
+    }
+    return out;
+  }
+
+  /** Ends the ring: subscribers read what is there, then see the end. Idempotent. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.current = null;
+    Atomics.store(this.words, H.PUB_STATE, 1);
+    this.wakeAll();
+    this.closing.abort();
+  }
+}
+
+/** Frees slot `i` if its owner is dead (CAS on the state word, so a new owner is never hit). */
+export function reclaimIfDead(w: Int32Array, i: number): boolean {
+  const st = Atomics.load(w, slotWord(i, S.STATE));
+  if ((st & 15) === SLOT.FREE) return false;
+  const pid = Atomics.load(w, slotWord(i, S.PID));
+  const start = joinStart(Atomics.load(w, slotWord(i, S.START_LO)), Atomics.load(w, slotWord(i, S.START_HI)));
+  if (isAlive({ pid, start })) return false;
+  return Atomics.compareExchange(w, slotWord(i, S.STATE), st, (st & ~15) | SLOT.FREE) === st;
+}
