@@ -19,11 +19,14 @@
  *  - Throughput is timed by the consumer, from the end of a warm-up to the last batch, so process
  *    and connection set-up never count. A first pass calibrates each cell's batch count to about
  *    `--seconds`; then `--rounds` rounds run every cell once each, interleaved (the order rotates
- *    each round), and each cell reports its median. Ratios are of batches per second (same data);
- *    raw's batches per second is its bytes per second over the size of Quiver's batch message.
+ *    each round), and each cell reports its median. Ratios are of batches per second (same data),
+ *    the median of the rounds' ratios; raw's batches per second is its bytes per second over the
+ *    size of Quiver's batch message. Each side's CPU time per batch is reported too, and the
+ *    "CPU-bound" rate it implies (see report.ts): on a shared machine it is the steadier number.
  *  - Latency: ping-pong of a 1-row batch, Quiver both ways (the echo side decodes, touches and
- *    re-encodes it), against raw bytes of the same size echoed once complete; blocks of each
- *    alternate, p50/p99 over all timed round trips.
+ *    re-encodes it), against raw bytes of the same size echoed once complete. After an untimed
+ *    block of each (JIT warm-up), timed blocks of each alternate; p50/p99 over all of them.
+ *  - `--quick`: 2 rounds of about 0.25 s and 1,000 round trips, for a smoke run (~20 s).
  * Targets (from the issue): Quiver at least 85% of the raw ceiling from 64K rows up, at least 2x
  * apache-arrow, at least pyarrow's throughput (Unix); p50 round trip at most 1.5x raw's, p99 at
  * most 3x its own p50.
@@ -60,6 +63,8 @@ interface Peers {
 const log = (s: string) => process.stderr.write(`${s}\n`);
 let runSeq = 0;
 let pyVersion = '';
+/** Why the pyarrow cells are missing, when they are. */
+let pyNote = '';
 
 interface Run {
   batchesPerSec: number;
@@ -78,10 +83,21 @@ async function runOnce(peers: Peers, dir: string, info: SizeInfo, cell: Cell, wa
   const batchBytes = info.batchBytes[cell.impl];
   const c = consumer.request<Consumed>({ op: 'consume', impl: cell.impl, scheme: cell.scheme, path, rows: cell.rows, warm, count, batchBytes });
   const url = await c.ready;
-  const [r, p] = await Promise.all([c.done, producer.call<Produced>({ op: 'produce', impl: cell.impl, url, rows: cell.rows, total: warm + count })]);
+  const [r, p] = await within(Promise.all([c.done, producer.call<Produced>({ op: 'produce', impl: cell.impl, url, rows: cell.rows, total: warm + count })]), label(cell));
   check(cell, info, r, warm + count);
   if (r.timedBatches <= 0 || r.ns <= 0) throw new Error(`${label(cell)}: nothing was timed`);
   return { batchesPerSec: r.timedBatches / (r.ns / 1e9), consumerCpu: r.cpuNs / r.timedBatches, producerCpu: p.cpuNs / (warm + count) };
+}
+
+/** A run is sized to take about a second; one that takes minutes is stuck (a peer hung), not slow. */
+const RUN_TIMEOUT_MS = 120_000;
+
+function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result after ${RUN_TIMEOUT_MS / 1000} s`)), RUN_TIMEOUT_MS);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Whether every batch arrived whole: counts, and the consumer's checksum against ours. */
@@ -120,10 +136,18 @@ async function prepareSize(rows: number, dir: string, peers: Peers): Promise<Siz
   if (peers.py) {
     const file = join(dir, `${rows}.arrows`);
     await writeIpcFile(file, table, 'stream');
-    const l = await peers.py.producer.call<Loaded>({ op: 'load', rows, file });
-    await peers.py.consumer.call<Loaded>({ op: 'load', rows, file });
-    pyBytes = l.batchBytes;
-    pyVersion = l.version ?? '?';
+    try {
+      const l = await peers.py.producer.call<Loaded>({ op: 'load', rows, file });
+      await peers.py.consumer.call<Loaded>({ op: 'load', rows, file });
+      pyBytes = l.batchBytes;
+      pyVersion = l.version ?? '?';
+    } catch (e) {
+      // No pyarrow in that interpreter, most likely: the rest of the bench still means something.
+      pyNote = `pyarrow skipped: ${(e as Error).message.split('\n').slice(-2).join(' ')}`;
+      log(pyNote);
+      await Promise.all([peers.py.producer.close(), peers.py.consumer.close()]);
+      peers.py = null;
+    }
   }
   const ints = batch.getChildAt(0)!.toArray() as BigInt64Array;
   let intSum = 0n;
@@ -134,14 +158,18 @@ async function prepareSize(rows: number, dir: string, peers: Peers): Promise<Siz
 /** Ping-pong blocks of raw and Quiver, alternating; every timed round trip pooled per impl. */
 async function latency(peers: Peers, dir: string, scheme: Scheme, rawBytes: number, blocks: number, perBlock: number): Promise<LatencyResult[]> {
   const samples: Record<'raw' | 'quiver', number[]> = { raw: [], quiver: [] };
+  const block = async (impl: 'raw' | 'quiver', warm: number, n: number) => {
+    const e = peers.consumer.request<object>({ op: 'echo', impl, scheme, path: join(dir, `e${++runSeq}.sock`), batchBytes: rawBytes });
+    const url = await e.ready;
+    const [p] = await within(Promise.all([peers.producer.call<Pinged>({ op: 'ping', impl, url, warm, n }), e.done]), `${scheme} ${impl} ping-pong`);
+    samples[impl].push(...p.samples);
+  };
+  // A long untimed block of each first: the JIT takes a few thousand round trips to settle on
+  // Quiver's path (with a few hundred, its p50 came out twice as high), far more than on raw's.
+  for (const impl of ['raw', 'quiver'] as const) await block(impl, 3000, 0);
   for (let b = 0; b < blocks; b++) {
     const order = b % 2 === 0 ? (['raw', 'quiver'] as const) : (['quiver', 'raw'] as const);
-    for (const impl of order) {
-      const e = peers.consumer.request<object>({ op: 'echo', impl, scheme, path: join(dir, `e${++runSeq}.sock`), batchBytes: rawBytes });
-      const url = await e.ready;
-      const [p] = await Promise.all([peers.producer.call<Pinged>({ op: 'ping', impl, url, warm: 300, n: perBlock }), e.done]);
-      samples[impl].push(...p.samples);
-    }
+    for (const impl of order) await block(impl, 300, perBlock);
   }
   return (['raw', 'quiver'] as const).map((impl) => {
     const s = Float64Array.from(samples[impl]).sort();
@@ -178,7 +206,6 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'qsb-'));
   const prof = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', values['cpu-prof']] : [];
   const peers: Peers = { producer: Peer.node('producer', prof), consumer: Peer.node('consumer', prof), py: null };
-  let pyNote = '';
   if (!values['no-pyarrow'] && opts.impls.includes('pyarrow')) {
     try {
       const py = python();
@@ -231,7 +258,7 @@ async function main(): Promise<void> {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const env = { ...environment(), seconds: Number(seconds.toFixed(1)) };
     const summary = summarise(cells, lat);
-    process.stdout.write(report(summary, opts, env, pyNote || `apache-arrow 21.2.0, pyarrow ${pyVersion}`));
+    process.stdout.write(report(summary, opts, env, `apache-arrow 21.2.0, ${pyVersion ? `pyarrow ${pyVersion}` : pyNote}`));
     if (values.json) {
       writeJson(values.json, { benchmark: 'socket', environment: env, options: opts, baselines: { 'apache-arrow': '21.2.0', pyarrow: pyVersion || pyNote }, ...summary });
       log(`wrote ${values.json}`);
