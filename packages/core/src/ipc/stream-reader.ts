@@ -3,12 +3,12 @@
  * RecordBatches whose buffers are views of the received bytes.
  */
 import * as A from 'apache-arrow';
-import { ErrorCode, invalid, QuiverError } from '../errors.js';
+import { badArgument, ErrorCode, invalid, QuiverError } from '../errors.js';
 import type { Schema } from '../format/types.js';
 import type { BodyReadOptions } from './body.js';
 import { BatchDecoder } from './decoder.js';
 import { MessageFramer, type FramerOptions, type RawMessage } from './framing.js';
-import { chunksOf, type ByteSource } from '../io/sources.js';
+import type { ByteSource } from '../io/sources.js';
 
 export interface StreamReaderOptions extends FramerOptions, BodyReadOptions {
   /**
@@ -21,15 +21,69 @@ export interface StreamReaderOptions extends FramerOptions, BodyReadOptions {
 
 /**
  * Pulls messages from a byte source through a {@link MessageFramer}. Yields messages, `'eos'`
- * at each end-of-stream marker, and finishes when the source does.
+ * at each end-of-stream marker, and finishes when the source does. One plain async iterator, no
+ * generator layers: a message the framer already holds is returned without awaiting the source.
  */
-export async function* readMessages(source: ByteSource, opts: FramerOptions = {}): AsyncGenerator<RawMessage | 'eos'> {
-  const framer = new MessageFramer(opts);
-  for await (const chunk of chunksOf(source)) {
-    framer.push(chunk);
-    for (let m = framer.next(); m !== null; m = framer.next()) yield m;
+export function readMessages(source: ByteSource, opts: FramerOptions = {}): AsyncIterableIterator<RawMessage | 'eos'> {
+  return new MessagePump(source, opts);
+}
+
+class MessagePump implements AsyncIterableIterator<RawMessage | 'eos'> {
+  private readonly framer: MessageFramer;
+  private it: Iterator<unknown> | AsyncIterator<unknown> | null = null;
+  private ended = false;
+  private finished = false;
+
+  constructor(
+    private readonly source: ByteSource,
+    opts: FramerOptions,
+  ) {
+    this.framer = new MessageFramer(opts);
+    if (source instanceof Uint8Array) {
+      this.framer.push(source);
+      this.ended = true;
+    } else if (source instanceof ArrayBuffer) {
+      this.framer.push(new Uint8Array(source));
+      this.ended = true;
+    } else if (source && (Symbol.asyncIterator in source || Symbol.iterator in source)) {
+      const s = source as Partial<AsyncIterable<unknown> & Iterable<unknown>>;
+      this.it = s[Symbol.asyncIterator] ? s[Symbol.asyncIterator]!() : s[Symbol.iterator]!();
+    } else {
+      throw badArgument('expected a Uint8Array, an ArrayBuffer, or an (async) iterable of Uint8Array');
+    }
   }
-  framer.finish();
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<RawMessage | 'eos'>> {
+    for (;;) {
+      if (this.finished) return { done: true, value: undefined };
+      const m = this.framer.next();
+      if (m !== null) return { done: false, value: m };
+      if (this.ended) {
+        this.finished = true;
+        this.framer.finish();
+        return { done: true, value: undefined };
+      }
+      const r = await this.it!.next();
+      if (r.done) {
+        this.ended = true;
+        continue;
+      }
+      const chunk = r.value;
+      if (chunk instanceof Uint8Array) this.framer.push(chunk);
+      else if (chunk instanceof ArrayBuffer) this.framer.push(new Uint8Array(chunk));
+      else throw badArgument('a byte source yielded something other than bytes (is the stream in text mode?)');
+    }
+  }
+
+  async return(): Promise<IteratorResult<RawMessage | 'eos'>> {
+    this.finished = true;
+    await this.it?.return?.();
+    return { done: true, value: undefined };
+  }
 }
 
 type MessageIterator = AsyncIterator<RawMessage | 'eos'>;
