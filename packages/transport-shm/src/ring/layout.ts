@@ -41,7 +41,7 @@ export const H = {
   PUB_PID: 14,
   PUB_START_LO: 15,
   PUB_START_HI: 16,
-  /** 0 open, 1 ended (no more records will come). */
+  /** 0 no writer yet, 2 a writer is attached, 1 ended (no more records will come). */
   PUB_STATE: 17,
   /** Policy of subscribers that do not choose one (a {@link POLICY} value). */
   DEFAULT_POLICY: 18,

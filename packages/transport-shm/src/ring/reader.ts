@@ -19,14 +19,15 @@
  * so no batch is ever decoded against the wrong dictionary.
  */
 import { ErrorCode, QuiverError } from '@quiver/core';
-import { abortError, corrupt, ShmError, ShmErrorCode } from '../errors.js';
+import { abortError, corrupt } from '../errors.js';
 import {
   check, H, KIND, kindName, POLICY, RECORD_HEADER, recordBytes, S, SLOT, slotWord,
   type Policy, type RecordKind, type Ring,
 } from './layout.js';
 import { isAlive, joinStart, splitStart, type ProcessIdentity } from './liveness.js';
 import { parsePreamble, type PreambleEntry } from './preamble.js';
-import { reclaimIfDead } from './writer.js';
+import { RingRecord } from './record.js';
+import { claimSlot } from './slots.js';
 import { nextTurn, type Waiter } from './wait.js';
 
 export interface RingReaderOptions {
@@ -42,41 +43,6 @@ export interface RingReaderOptions {
 
 const EOS_BYTES = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
 
-/** One record: a view into the ring (or, for preamble copies, a private copy) until released. */
-export class RingRecord {
-  #released = false;
-  constructor(
-    private readonly reader: RingReader | null,
-    readonly kind: RecordKind,
-    /** The framed Arrow message. */
-    readonly bytes: Uint8Array,
-    /** Position in the ring, or -1 for a copy from the preamble. */
-    readonly position: number,
-    /** @internal */
-    readonly epoch: number,
-  ) {}
-
-  /** A copy from the preamble (valid for ever), not a view into the ring. */
-  get synthetic(): boolean {
-    return this.position < 0;
-  }
-
-  get released(): boolean {
-    return this.#released;
-  }
-
-  /** Lets the publisher reuse the slot. The bytes must not be used afterwards. Idempotent. */
-  release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.reader?.onRelease(this);
-  }
-
-  [Symbol.dispose](): void {
-    this.release();
-  }
-}
-
 interface Snapshot {
   start: number;
   epoch: number;
@@ -86,6 +52,8 @@ interface Snapshot {
 }
 
 class RetryJoin extends Error {}
+
+export { RingRecord };
 
 export class RingReader {
   readonly ring: Ring;
@@ -228,8 +196,22 @@ export class RingReader {
    * The next record, waiting for one; null at the end of the ring or after close(). Throws
    * ERR_QUIVER_SLOW_CONSUMER once disconnected, ERR_QUIVER_CONNECTION_FAILED when the publisher
    * died (after every record it published was read), InvalidDataError for corrupt memory.
+   * `previous`, if given, is released as soon as that costs nothing (see below).
    */
-  async next(signal?: AbortSignal): Promise<RingRecord | null> {
+  async next(signal?: AbortSignal, previous?: RingRecord | null): Promise<RingRecord | null> {
+    try {
+      return await this.nextRecord(signal, () => {
+        // The record before is released once the next one is claimed (so one hold covers the
+        // claim) or before sleeping (so an idle reader pins nothing).
+        previous?.release();
+        previous = null;
+      });
+    } finally {
+      previous?.release();
+    }
+  }
+
+  private async nextRecord(signal: AbortSignal | undefined, releasePrevious: () => void): Promise<RingRecord | null> {
     for (;;) {
       if (this.failure) throw this.failure;
       if (this.closedFlag) return null;
@@ -240,6 +222,7 @@ export class RingReader {
       }
       this.checkState();
       const rec = this.claim();
+      releasePrevious();
       if (rec) {
         if (rec.epoch !== this.seenEpoch) {
           await this.resync(rec);
@@ -524,20 +507,4 @@ export class RingReader {
     Atomics.compareExchange(w, this.iState, st, (st & ~15) | SLOT.FREE);
     this.notifyFreed();
   }
-}
-
-/** Takes a free slot (freeing dead subscribers' slots if none is free). */
-function claimSlot(ring: Ring): { slot: number; state: number } {
-  const w = ring.words;
-  const n = ring.sizes.maxSubscribers;
-  for (let round = 0; round < 2; round++) {
-    for (let i = 0; i < n; i++) {
-      const st = Atomics.load(w, slotWord(i, S.STATE));
-      if ((st & 15) !== SLOT.FREE) continue;
-      const claimed = ((((st >>> 4) + 1) << 4) | SLOT.CLAIMED) | 0;
-      if (Atomics.compareExchange(w, slotWord(i, S.STATE), st, claimed) === st) return { slot: i, state: claimed };
-    }
-    for (let i = 0; i < n; i++) reclaimIfDead(w, i);
-  }
-  throw new ShmError(ShmErrorCode.FULL, `all ${n} subscriber slots are taken`);
 }

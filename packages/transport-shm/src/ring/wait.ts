@@ -37,7 +37,11 @@ export function atomicsWaiter(buffer: SharedArrayBuffer): Waiter {
     wait(index, expected, timeoutMs) {
       for (let i = 0; i < SPIN; i++) if (Atomics.load(words, index) !== expected) return Promise.resolve('ok');
       const r = waitAsync(words, index, expected, timeoutMs);
-      return r.async ? r.value : Promise.resolve(r.value);
+      if (!r.async) return Promise.resolve(r.value);
+      // A pending Atomics.waitAsync does not keep Node's event loop alive (a worker waiting for
+      // its peer would just exit): a timer does, for as long as the wait lasts.
+      const keep = setInterval(() => {}, Number.isFinite(timeoutMs) ? Math.max(1, timeoutMs) : 1 << 30);
+      return r.value.finally(() => clearInterval(keep));
     },
     wake: (index) => void Atomics.notify(words, index),
   };

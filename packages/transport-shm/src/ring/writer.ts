@@ -13,13 +13,13 @@
  * Joining subscribers and the writer meet through TAIL (see {@link RingWriter.tryReserve}).
  */
 import { ErrorCode, QuiverError } from '@quiver/core';
-import { abortError, closedError, corrupt } from '../errors.js';
+import { abortError, closedError } from '../errors.js';
 import { classify, type RecordMeta } from './classify.js';
 import {
   check, H, KIND, kindCode, POLICY, policyName, RECORD_HEADER, recordBytes, S, SLOT, slotWord,
   type Policy, type Ring,
 } from './layout.js';
-import { isAlive, joinStart } from './liveness.js';
+import { reclaimIfDead } from './slots.js';
 import { PreambleMirror } from './preamble.js';
 import { nextTurn, type Waiter } from './wait.js';
 
@@ -118,8 +118,9 @@ export class RingWriter {
     this.tail = Atomics.load(w, H.TAIL) >>> 0;
     this.records = Atomics.load(w, H.RECORDS) >>> 0;
     this.epoch = Atomics.load(w, H.EPOCH) >>> 0;
-    if (this.w !== 0 || Atomics.load(w, H.PRE_LENGTH) !== 0 || Atomics.load(w, H.PUB_STATE) !== 0) {
-      throw new QuiverError(ErrorCode.INVALID_ARGUMENT, 'a ring can be written by one publisher, once: this one has been written');
+    // One writer per ring, ever: the first to move PUB_STATE from 0 (none yet) to 2 (attached).
+    if (Atomics.compareExchange(w, H.PUB_STATE, 0, 2) !== 0 || this.w !== 0) {
+      throw new QuiverError(ErrorCode.ADDRESS_IN_USE, 'this ring already has (or had) a publisher');
     }
   }
 
@@ -240,23 +241,27 @@ export class RingWriter {
     let start = this.tryReserve(size);
     if (start >= 0) return start;
     this.sync = 0;
-    this.reclaimDead();
     const w = this.words;
-    for (;;) {
-      if (this.ended) throw closedError('the publisher');
-      if (signal?.aborted) throw abortError(signal, 'send');
-      const blocker = this.blocker;
-      Atomics.store(w, H.PUB_WAITING, 1);
-      const freed = Atomics.load(w, slotWord(blocker, S.FREED));
-      start = this.tryReserve(size);
-      if (start >= 0) break;
-      const r = await this.waitOr(this.waiter.wait(slotWord(blocker, S.FREED), freed, this.sliceMs), signal);
-      if (r === 'timed-out') this.reclaimDead();
-      start = this.tryReserve(size);
-      if (start >= 0) break;
+    try {
+      for (;;) {
+        if (this.ended) throw closedError('the publisher');
+        if (signal?.aborted) throw abortError(signal, 'send');
+        const blocker = this.blocker;
+        // PUB_WAITING before FREED before the re-check: a subscriber that frees space after our
+        // check sees PUB_WAITING and bumps FREED, so the wait below cannot miss it.
+        Atomics.store(w, H.PUB_WAITING, 1);
+        const freed = Atomics.load(w, slotWord(blocker, S.FREED));
+        start = this.tryReserve(size);
+        if (start >= 0) return start;
+        const r = await this.waitOr(this.waiter.wait(slotWord(blocker, S.FREED), freed, this.sliceMs), signal);
+        // A whole slice without progress: is the subscriber we wait for still alive?
+        if (r === 'timed-out') this.reclaimDead();
+        start = this.tryReserve(size);
+        if (start >= 0) return start;
+      }
+    } finally {
+      Atomics.store(w, H.PUB_WAITING, 0);
     }
-    Atomics.store(w, H.PUB_WAITING, 0);
-    return start;
   }
 
   private waitOr(p: Promise<string>, signal: AbortSignal | undefined): Promise<string> {
@@ -382,8 +387,12 @@ export class RingWriter {
         const kind = tag & 0xff;
         const size = kind === KIND.PAD ? RECORD_HEADER + len : recordBytes(len);
         if (tag >>> 8 !== check(n) || size > rem || size > lag) {
-          if ((Atomics.load(w, at) >>> 0) !== n) continue;
-          throw corrupt(`record at ${n} has a bad header (seen while skipping)`);
+          if ((Atomics.load(w, at) >>> 0) !== n) continue; // claimed meanwhile: look again
+          // The slot's cursor is not at a record: garbage in the slot (the records are ours).
+          // That subscriber is cut off; the publisher goes on.
+          const st = Atomics.load(w, slotWord(i, S.STATE));
+          if ((st & 15) === SLOT.ACTIVE) Atomics.compareExchange(w, slotWord(i, S.STATE), st, (st & ~15) | SLOT.DISCONNECTED);
+          return;
         }
         end = (n + size) >>> 0;
         counted = kind !== KIND.PAD;
@@ -434,14 +443,4 @@ export class RingWriter {
     this.wakeAll();
     this.closing.abort();
   }
-}
-
-/** Frees slot `i` if its owner is dead (CAS on the state word, so a new owner is never hit). */
-export function reclaimIfDead(w: Int32Array, i: number): boolean {
-  const st = Atomics.load(w, slotWord(i, S.STATE));
-  if ((st & 15) === SLOT.FREE) return false;
-  const pid = Atomics.load(w, slotWord(i, S.PID));
-  const start = joinStart(Atomics.load(w, slotWord(i, S.START_LO)), Atomics.load(w, slotWord(i, S.START_HI)));
-  if (isAlive({ pid, start })) return false;
-  return Atomics.compareExchange(w, slotWord(i, S.STATE), st, (st & ~15) | SLOT.FREE) === st;
 }

@@ -1,0 +1,131 @@
+/**
+ * The `worker:` transport: the same ring in a SharedArrayBuffer that the threads of one process
+ * share, waking each other with Atomics.waitAsync/Atomics.notify (never Atomics.wait: the main
+ * thread must not block). A batch a worker reads is a set of views of the buffer: nothing is
+ * copied between the threads, and nothing crosses the kernel.
+ *
+ * ```ts
+ * // main thread
+ * const transport = workerTransport();
+ * const channel = transport.createChannel({ size: 1 << 24 });
+ * const worker = new Worker(url, { workerData: { sab: channel.sab, url: channel.url } });
+ * const listener = await transport.listen(new URL(channel.url));   // the publisher's end
+ * // in the worker
+ * const transport = workerTransport();
+ * transport.attach(workerData.sab);
+ * const conn = await transport.connect(new URL(workerData.url));  // a subscriber
+ * ```
+ *
+ * Roles are those of `shm:` (listen writes, connect reads; any thread may take either). Each
+ * thread registers the channels it uses on its own transport object: no global state.
+ */
+import { ErrorCode, QuiverError, type Availability, type Connection, type Listener, type Transport, type TransportOptions } from '@quiver/core';
+import { abortError } from './errors.js';
+import { RingReaderConnection, RingWriterConnection } from './connection.js';
+import { RingListener } from './listener.js';
+import { checkPolicy, geometryOf, syncRecords, type RingOptions, type SubscriberOptions } from './options.js';
+import { formatRing, H, openRing, randomId, ringSizes, setPublisher } from './ring/layout.js';
+import { selfIdentity } from './ring/liveness.js';
+import { RingReader } from './ring/reader.js';
+import { atomicsWaiter, hasWaitAsync } from './ring/wait.js';
+import { RingWriter } from './ring/writer.js';
+
+/** A ring in a SharedArrayBuffer, to hand to workers (postMessage or workerData copy the reference, not the memory). */
+export interface WorkerChannel {
+  readonly sab: SharedArrayBuffer;
+  /** `worker://<id>`, the id being the ring's own (random, 128 bits). */
+  readonly url: string;
+  readonly id: string;
+}
+
+/** Makes a new ring in a new SharedArrayBuffer. */
+export function createWorkerChannel(opts: RingOptions = {}): WorkerChannel {
+  const sizes = ringSizes(geometryOf(opts));
+  const sab = new SharedArrayBuffer(sizes.segmentBytes);
+  const ring = formatRing(sab, sizes, selfIdentity(), checkPolicy(opts.policy) ?? 'block', randomId());
+  return { sab, url: `worker://${ring.id}`, id: ring.id };
+}
+
+/** The channel a SharedArrayBuffer holds (checking its header). */
+export function workerChannelOf(sab: SharedArrayBuffer): WorkerChannel {
+  const ring = openRing(sab);
+  return { sab, url: `worker://${ring.id}`, id: ring.id };
+}
+
+function channelId(url: URL | string): string {
+  const u = typeof url === 'string' ? new URL(url) : url;
+  if (u.protocol !== 'worker:' || !/^[0-9a-f]{32}$/.test(u.host)) throw new QuiverError(ErrorCode.INVALID_ARGUMENT, `not a worker channel URL: ${u.href}`);
+  return u.host;
+}
+
+/** Options of `listen`/`connect` on worker: URLs. */
+export interface WorkerOptions extends SubscriberOptions {
+  /** The channel's buffer, when it was not registered with `attach` or `createChannel`. */
+  sab?: SharedArrayBuffer;
+  /** @default 64 */
+  maxSyncRecords?: number;
+}
+
+export class WorkerTransport implements Transport {
+  readonly schemes = ['worker'] as const;
+  readonly #channels = new Map<string, SharedArrayBuffer>();
+
+  constructor(private readonly defaults: WorkerOptions = {}) {}
+
+  availability(): Availability {
+    return hasWaitAsync() && typeof SharedArrayBuffer === 'function'
+      ? { available: true }
+      : { available: false, reason: 'Atomics.waitAsync and SharedArrayBuffer are needed', code: ErrorCode.UNSUPPORTED };
+  }
+
+  /** Makes a channel and registers it with this transport. */
+  createChannel(opts: RingOptions = {}): WorkerChannel {
+    const ch = createWorkerChannel(opts);
+    this.#channels.set(ch.id, ch.sab);
+    return ch;
+  }
+
+  /** Registers a channel made elsewhere (typically by the thread that started this one). */
+  attach(sab: SharedArrayBuffer): WorkerChannel {
+    const ch = workerChannelOf(sab);
+    this.#channels.set(ch.id, sab);
+    return ch;
+  }
+
+  #buffer(url: URL, opts: WorkerOptions): SharedArrayBuffer {
+    const id = channelId(url);
+    const sab = opts.sab ?? this.#channels.get(id);
+    if (!sab) throw new QuiverError(ErrorCode.CONNECTION_FAILED, `no channel ${id} in this thread: attach its SharedArrayBuffer first`);
+    return sab;
+  }
+
+  /** Becomes the channel's publisher (one per channel, ever). */
+  async listen(url: URL, topts?: TransportOptions): Promise<Listener & RingListener> {
+    const opts: WorkerOptions & TransportOptions = { ...this.defaults, ...topts };
+    if (opts.signal?.aborted) throw abortError(opts.signal, 'listen');
+    const ring = openRing(this.#buffer(url, opts));
+    const writer = new RingWriter(ring, { waiter: atomicsWaiter(ring.buffer), maxSyncRecords: syncRecords(opts.maxSyncRecords) });
+    setPublisher(ring.words, selfIdentity());
+    return new RingListener(new RingWriterConnection(writer, `worker://${ring.id}`, { address: `worker://${ring.id}`, pid: process.pid }, () => {}));
+  }
+
+  /** Joins the channel as a subscriber. */
+  async connect(url: URL, topts?: TransportOptions): Promise<Connection & RingReaderConnection> {
+    const opts: WorkerOptions & TransportOptions = { ...this.defaults, ...topts };
+    if (opts.signal?.aborted) throw abortError(opts.signal, 'connect');
+    const ring = openRing(this.#buffer(url, opts));
+    const policy = checkPolicy(opts.policy);
+    const reader = await RingReader.join(ring, {
+      waiter: atomicsWaiter(ring.buffer),
+      identity: selfIdentity(),
+      maxSyncRecords: syncRecords(opts.maxSyncRecords),
+      ...(policy ? { policy } : {}),
+    });
+    return new RingReaderConnection(reader, `worker://${ring.id}`, { address: `worker://${ring.id}`, pid: process.pid }, () => {});
+  }
+}
+
+/** The `worker:` transport for a {@link TransportRegistry}. */
+export function workerTransport(defaults: WorkerOptions = {}): WorkerTransport {
+  return new WorkerTransport(defaults);
+}
