@@ -9,7 +9,7 @@ import { ErrorCode, invalid, QuiverError, truncated } from './errors.js';
 import type { Block } from './format/footer.js';
 import { decodeMessage, type CompressionCodec, type Message } from './format/message.js';
 import type { Schema } from './format/types.js';
-import { FileReader } from './ipc/file-reader.js';
+import { checkBlockBounds, decodeBlockMetadata, FileReader } from './ipc/file-reader.js';
 import { ARROW_MAGIC, type FramerOptions } from './ipc/framing.js';
 import { fileSource, memorySource, type RandomAccessSource } from './io/sources.js';
 
@@ -96,23 +96,8 @@ async function inspectFile(src: RandomAccessSource, opts: InspectOptions): Promi
 
 /** Decodes the metadata of one file block, reading `metaDataLength` bytes and never the body. */
 async function blockMetadata(src: RandomAccessSource, block: Block, opts: InspectOptions): Promise<Message> {
-  const dataEnd = src.size - ARROW_MAGIC.byteLength - 4;
-  if (block.offset + block.metaDataLength + block.bodyLength > dataEnd) {
-    throw invalid(`a block (${block.offset}+${block.metaDataLength + block.bodyLength}) runs past the data of a ${src.size}-byte file`);
-  }
-  if (block.metaDataLength < 8) throw invalid(`block at ${block.offset} has a metadata length ${block.metaDataLength} too short for a message`);
-  const bytes = await src.read(block.offset, block.metaDataLength);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let prefix = 4;
-  let len = view.getInt32(0, true);
-  if (len === -1) {
-    prefix = 8;
-    len = view.getInt32(4, true);
-  }
-  if (len <= 0 || prefix + len > block.metaDataLength) throw invalid(`block at ${block.offset} has a bad metadata length ${len}`);
-  const message = decodeMessage(bytes.subarray(prefix, prefix + len), opts);
-  if (message.bodyLength > block.bodyLength) throw invalid(`block at ${block.offset}: the message body is longer than its block`);
-  return message;
+  checkBlockBounds(block, src.size);
+  return decodeBlockMetadata(await src.read(block.offset, block.metaDataLength), block, opts);
 }
 
 async function inspectStream(src: RandomAccessSource, opts: InspectOptions): Promise<InspectResult> {

@@ -79,22 +79,12 @@ export class FileReader implements AsyncIterable<A.RecordBatch> {
   /** Reads one block's message (message level: no decoding of buffers). */
   async readBlock(block: Block): Promise<BlockMessage> {
     if (this.closed) throw new QuiverError(ErrorCode.CLOSED, 'the file reader is closed');
-    const end = this.source.size - MAGIC_LEN - 4;
+    checkBlockBounds(block, this.source.size);
     const total = block.metaDataLength + block.bodyLength;
-    if (block.offset + total > end) throw invalid(`a block (${block.offset}+${total}) runs past the data of a ${this.source.size}-byte file`);
     const maxMessage = this.opts.maxMessageBytes ?? 0x7fffffff;
     if (total > maxMessage) throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `a ${total}-byte message exceeds the ${maxMessage}-byte limit`);
     const bytes = await this.source.read(block.offset, total);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let prefix = 4;
-    let len = view.getInt32(0, true);
-    if (len === -1) {
-      prefix = 8;
-      len = view.getInt32(4, true);
-    }
-    if (len <= 0 || prefix + len > block.metaDataLength) throw invalid(`block at ${block.offset} has a bad metadata length ${len}`);
-    const message = decodeMessage(bytes.subarray(prefix, prefix + len), this.opts);
-    if (message.bodyLength > block.bodyLength) throw invalid(`block at ${block.offset}: message body is longer than its block`);
+    const message = decodeBlockMetadata(bytes, block, this.opts);
     return { message, body: bytes.subarray(block.metaDataLength, block.metaDataLength + message.bodyLength) };
   }
 
@@ -149,6 +139,34 @@ export class FileReader implements AsyncIterable<A.RecordBatch> {
     this.dictionariesLoaded = true;
     return decoder;
   }
+}
+
+/**
+ * Checks that `block` lies inside the data of a `fileSize`-byte file (before the footer).
+ */
+export function checkBlockBounds(block: Block, fileSize: number): void {
+  const end = fileSize - MAGIC_LEN - 4;
+  const total = block.metaDataLength + block.bodyLength;
+  if (block.offset + total > end) throw invalid(`a block (${block.offset}+${total}) runs past the data of a ${fileSize}-byte file`);
+  if (block.metaDataLength < 8) throw invalid(`block at ${block.offset} has a metadata length ${block.metaDataLength} too short for a message`);
+}
+
+/**
+ * Decodes the message at the start of a block's bytes (at least its `metaDataLength` bytes):
+ * the continuation marker (or a pre-0.15 length), then the flatbuffer, checked against the block.
+ */
+export function decodeBlockMetadata(bytes: Uint8Array, block: Block, opts?: FramerOptions): Message {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let prefix = 4;
+  let len = view.getInt32(0, true);
+  if (len === -1) {
+    prefix = 8;
+    len = view.getInt32(4, true);
+  }
+  if (len <= 0 || prefix + len > block.metaDataLength) throw invalid(`block at ${block.offset} has a bad metadata length ${len}`);
+  const message = decodeMessage(bytes.subarray(prefix, prefix + len), opts);
+  if (message.bodyLength > block.bodyLength) throw invalid(`block at ${block.offset}: message body is longer than its block`);
+  return message;
 }
 
 /** Reads and checks the magic at both ends and the footer. */
