@@ -1,0 +1,114 @@
+/**
+ * Shared by the shm bench's coordinator (shm.ts), its process peers (peer.ts) and its worker
+ * thread (worker.ts): the commands, the bench data, and what a consumer does with each batch.
+ */
+import type * as A from 'apache-arrow';
+import { RecordBatchEncoder } from '@quiver/core';
+import { makeTable } from '@quiver/core/bench/data';
+
+export interface Consumed {
+  batches: number;
+  rows: number;
+  /** ns from the end of the warm-up to the last batch, and the batches timed in it. */
+  ns: number;
+  timedBatches: number;
+  checksum: number;
+}
+
+export interface Data {
+  batch: A.RecordBatch;
+  /** The framed record batch message, as Quiver encodes it. */
+  message: Uint8Array;
+  /** Bytes of the message before its body (continuation, length, flatbuffer, padding). */
+  headerBytes: number;
+  /** A whole IPC stream of the batch: schema, batch, end-of-stream (what postMessage carries). */
+  stream: Uint8Array;
+}
+
+const cache = new Map<number, Data>();
+
+export function data(rows: number): Data {
+  let d = cache.get(rows);
+  if (!d) {
+    const batch = makeTable(rows).batches[0]!;
+    const enc = new RecordBatchEncoder(batch.schema);
+    const schema = enc.start();
+    const msgs = enc.write(batch);
+    const cat = (ms: { buffers: Uint8Array[] }[]) => new Uint8Array(Buffer.concat(ms.flatMap((m) => m.buffers)));
+    const message = cat(msgs);
+    d = { batch, message, headerBytes: message.byteLength - msgs[0]!.bodyLength, stream: cat([...schema, ...msgs, ...enc.finish()]) };
+    cache.set(rows, d);
+  }
+  return d;
+}
+
+/**
+ * Reads every value of the int64 and float64 columns and the utf8 offsets (as the socket bench's
+ * consumer does), so no path can skip work by being lazy. Same checksum for the same batch.
+ */
+export function touch(batch: A.RecordBatch): number {
+  let sum = 0;
+  for (let c = 0; c < batch.numCols; c++) {
+    const data = batch.getChildAt(c)!.data[0]!;
+    const values = data.values as ArrayLike<number | bigint> & ArrayBufferView;
+    const n = data.length;
+    if (values instanceof BigInt64Array) {
+      const w = new Int32Array(values.buffer, values.byteOffset + data.offset * 8, n * 2);
+      for (let i = 0; i < 2 * n; i += 2) sum += (w[i]! >>> 0) + w[i + 1]! * 4294967296;
+    } else if (values instanceof Float64Array) {
+      for (let i = data.offset; i < data.offset + n; i++) sum += values[i]!;
+    } else {
+      const offsets = data.valueOffsets as Int32Array;
+      sum += offsets[data.offset + n]! - offsets[data.offset]! + data.nullCount;
+    }
+  }
+  return sum;
+}
+
+/** The loan cells' consumer: decodes and touches every column once (first and last value), not every byte. */
+export function touchLight(batch: A.RecordBatch): number {
+  let sum = 0;
+  for (let c = 0; c < batch.numCols; c++) {
+    const d = batch.getChildAt(c)!.data[0]!;
+    const v = (d.valueOffsets ?? d.values) as ArrayLike<number | bigint>;
+    sum += Number(v[0]!) + Number(v[v.length - 1]!) + d.length;
+  }
+  return sum;
+}
+
+export const now = (): number => Number(process.hrtime.bigint());
+
+/** Times a stream of batches: the clock starts after batch `warm`. */
+export async function timeBatches(next: () => Promise<A.RecordBatch | null>, warm: number, light = false): Promise<Consumed> {
+  let n = 0;
+  let rows = 0;
+  let checksum = 0;
+  let t0 = now();
+  for (let b = await next(); b !== null; b = await next()) {
+    checksum += light ? touchLight(b) : touch(b);
+    rows += b.numRows;
+    if (++n === warm) t0 = now();
+  }
+  return { batches: n, rows, ns: now() - t0, timedBatches: n - warm, checksum };
+}
+
+/** The ring size for batches of `bytes`: room for `slots` of them (at least 4), at least 8 MiB, at most 1 GiB. */
+export function ringSize(bytes: number, slots = 4): number {
+  let s = 8 << 20;
+  while (s < bytes * slots && s < 1 << 30) s *= 2;
+  return s;
+}
+
+export type Command =
+  | { op: 'load'; id: number; rows: number }
+  | { op: 'shmPub'; id: number; name: string; rows: number; total: number; loan: boolean }
+  | { op: 'shmSub'; id: number; name: string; warm: number; light: boolean }
+  | { op: 'sockSub'; id: number; path: string; warm: number }
+  | { op: 'sockPub'; id: number; url: string; rows: number; total: number }
+  | { op: 'shmEcho'; id: number; inName: string; outName: string }
+  | { op: 'shmPing'; id: number; inName: string; outName: string; warm: number; n: number }
+  | { op: 'sockEcho'; id: number; path: string }
+  | { op: 'sockPing'; id: number; url: string; warm: number; n: number }
+  | { op: 'exit'; id: number };
+
+export type Reply = { id: number; ready: string } | { id: number; done: unknown } | { id: number; error: string };
