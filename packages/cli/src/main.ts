@@ -78,9 +78,11 @@ Commands:
       Subscribes to topic T at URL and writes what arrives as recv does. Ends with
       the publisher's stream, or after N batches.
 
-URLs: unix:///path/to.sock or tcp://host:port. Listeners print "quiver: listening
-on URL" on stderr once bound (with the real port for port 0). SIGINT and SIGTERM
-stop the network commands cleanly: listeners closed, streams ended, FILE valid.
+URLs: unix:///path/to.sock, tcp://host:port or shm://name (shared memory: the
+listener creates /dev/shm/name; one send per recv). Listeners print "quiver:
+listening on URL" on stderr once bound (with the real port for port 0). SIGINT
+and SIGTERM stop the network commands cleanly: listeners closed, streams ended,
+FILE valid.
 
 Options:
   -h, --help     Show this help.

@@ -15,11 +15,11 @@
  *
  * @packageDocumentation
  */
-export { shmTransport, shmAvailability, listenShm, connectShm } from './shm.js';
+export { shmTransport, shmAvailability, listenShm, connectShm, type Direction, type DirectionOption } from './shm.js';
 export { workerTransport, WorkerTransport, createWorkerChannel, workerChannelOf, type WorkerChannel, type WorkerOptions } from './worker.js';
 export { cleanupStaleSegments, segmentName, shmUrl, SHM_DIR } from './segment.js';
 export { RingWriterConnection, RingReaderConnection } from './connection.js';
-export { RingListener } from './listener.js';
+export { RingListener, RingReaderListener } from './listener.js';
 export { DEFAULT_SIZE, DEFAULT_MAX_SUBSCRIBERS, type RingOptions, type ShmOptions, type SubscriberOptions } from './options.js';
 export { ShmError, ShmErrorCode } from './errors.js';
 export * from './ring/index.js';

@@ -8,11 +8,16 @@
  * Without `--loop`, one pass, then every subscriber's stream is ended (end-of-stream marker) and
  * pub exits 0. With `--loop`, passes repeat (FILE is read again each time) until SIGINT/SIGTERM,
  * which is then the ordinary end (exit 0). Slow subscribers hold publishing up (policy `block`).
+ *
+ * Over `shm:` the ring is the Publisher's one subscriber however many processes read it: the
+ * transport hands the ring over once N readers joined (its `waitSubscribers`), then each pass
+ * waits for the ring alone.
  */
 import type { Writable } from 'node:stream';
 import { ErrorCode, Publisher, type Topic, type TransportRegistry } from '@quiver/core';
 import { openBatches, type BatchInput } from '../input.js';
 import { abortedBy, announceListening, type Completion } from '../net.js';
+import { isShm } from '../registry.js';
 import { requireRegularFile } from './inspect.js';
 
 export interface PubArgs {
@@ -44,9 +49,13 @@ export async function pubCommand(a: PubArgs): Promise<Completion> {
   let input: BatchInput = await openBatches(a.path);
   // With --loop, a signal is pub's ordinary end; without, it cuts the one pass short.
   const ended = (): Completion => (a.signal?.aborted && !a.loop ? 'interrupted' : 'complete');
+  const shm = isShm(a.url);
   let publisher: Publisher;
   try {
-    publisher = await Publisher.listen(a.registry, a.url, a.signal ? { transport: { signal: a.signal } } : {});
+    // A ring is one subscriber to the Publisher however many processes read it: its listener
+    // hands the ring over once N of them have joined, and the topic then waits for the ring.
+    const transport = { ...(shm ? { waitSubscribers: a.waitSubscribers } : {}), ...(a.signal ? { signal: a.signal } : {}) };
+    publisher = await Publisher.listen(a.registry, a.url, { transport });
   } catch (e) {
     await input.close();
     if (abortedBy(e, a.signal)) return ended();
@@ -62,7 +71,7 @@ export async function pubCommand(a: PubArgs): Promise<Completion> {
   a.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
-      if (!(await untilSubscribed(topic, a.waitSubscribers, a.signal))) break;
+      if (!(await untilSubscribed(topic, shm ? Math.min(1, a.waitSubscribers) : a.waitSubscribers, a.signal))) break;
       for (let batch = await input.next(); batch !== null && !a.signal?.aborted; batch = await input.next()) {
         await topic.publish(batch);
       }

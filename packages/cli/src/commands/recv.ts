@@ -15,11 +15,15 @@
  * closes the listener (a Unix socket file is removed), closes every connection (batches not yet
  * read are lost: send them again), ends the output stream with its end-of-stream marker and
  * closes the file, which then holds every batch written so far.
+ *
+ * Over `shm:` recv creates the segment and reads it (the transport's `direction: 'read'`); one
+ * `send` attaches as its writer. Stopping removes the segment.
  */
 import type { Writable } from 'node:stream';
 import { acceptStreams, ErrorCode, QuiverError, type Connection, type IncomingStream, type Listener, type TransportRegistry } from '@quiver/core';
 import { abortedBy, announceListening, BatchOutput, warn, whenAborted, type Completion } from '../net.js';
 import type { TextOutput } from '../output.js';
+import { directionFor } from '../registry.js';
 import type { ProgressBar } from '../progress.js';
 
 export interface RecvArgs {
@@ -66,7 +70,7 @@ export async function recvCommand(a: RecvArgs): Promise<Completion> {
   const ended = (): Completion => (a.signal?.aborted && a.count !== undefined && !output.limitReached ? 'interrupted' : 'complete');
   let listener: Listener;
   try {
-    listener = await a.registry.listen(a.url, a.signal ? { signal: a.signal } : {});
+    listener = await a.registry.listen(a.url, { ...directionFor(a.url, 'read'), ...(a.signal ? { signal: a.signal } : {}) });
   } catch (e) {
     await output.close();
     if (abortedBy(e, a.signal)) return ended();

@@ -10,10 +10,14 @@
  * end-of-stream marker, so the receiver holds a valid, shorter stream. If the signal came while a
  * stalled receiver held a send up, the connection is closed without the marker instead (waiting
  * for that receiver could take forever).
+ *
+ * Over `shm:` send attaches to the segment a `recv` created as its one writer (the transport's
+ * `direction: 'write'`).
  */
 import { convert, ErrorCode, StreamProducer, EOS, type ByteSink, type Connection, type TransportRegistry } from '@quiver/core';
 import { openBatches, type BatchInput } from '../input.js';
 import { abortedBy, type Completion } from '../net.js';
+import { directionFor } from '../registry.js';
 import { formatBytes, type ProgressBar } from '../progress.js';
 import { requireRegularFile } from './inspect.js';
 
@@ -45,7 +49,7 @@ export async function sendCommand(a: SendArgs): Promise<Completion> {
   }
   let conn: Connection;
   try {
-    conn = await a.registry.connect(a.url, a.signal ? { signal: a.signal } : {});
+    conn = await a.registry.connect(a.url, { ...directionFor(a.url, 'write'), ...(a.signal ? { signal: a.signal } : {}) });
   } catch (e) {
     await input?.close();
     if (abortedBy(e, a.signal)) return 'interrupted';
