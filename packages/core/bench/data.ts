@@ -56,3 +56,29 @@ export function makeTable(rows: number, seed = 42): A.Table {
   if (table.batches.length !== 1) throw new Error('expected one record batch');
   return table;
 }
+
+/**
+ * What a consumer does with each batch, so no implementation can skip work by being lazy: every
+ * value of the int64 and float64 columns is read (summed), and the utf8 column's offsets and null
+ * count give the total string length. Returns a checksum, identical for identical batches.
+ * The int64 values are summed as doubles from their 32-bit halves: reading them as BigInt would
+ * make the benchmark measure BigInt allocation, not the transport.
+ */
+export function touch(batch: A.RecordBatch): number {
+  let sum = 0;
+  for (let c = 0; c < batch.numCols; c++) {
+    const data = batch.getChildAt(c)!.data[0]!;
+    const values = data.values as ArrayLike<number | bigint> & ArrayBufferView;
+    const n = data.length;
+    if (values instanceof BigInt64Array) {
+      const w = new Int32Array(values.buffer, values.byteOffset + data.offset * 8, n * 2);
+      for (let i = 0; i < 2 * n; i += 2) sum += (w[i]! >>> 0) + w[i + 1]! * 4294967296;
+    } else if (values instanceof Float64Array) {
+      for (let i = data.offset; i < data.offset + n; i++) sum += values[i]!;
+    } else {
+      const offsets = data.valueOffsets as Int32Array;
+      sum += offsets[data.offset + n]! - offsets[data.offset]! + data.nullCount;
+    }
+  }
+  return sum;
+}

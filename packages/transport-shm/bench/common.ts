@@ -5,6 +5,10 @@
 import type * as A from 'apache-arrow';
 import { RecordBatchEncoder } from '@quiver/core';
 import { makeTable } from '@quiver/core/bench/data';
+import { touch } from '@quiver/core/bench/data';
+
+/** What a consumer does with each batch (shared with the other benchmarks). */
+export { touch };
 
 export interface Consumed {
   batches: number;
@@ -42,28 +46,6 @@ export function data(rows: number): Data {
   return d;
 }
 
-/**
- * Reads every value of the int64 and float64 columns and the utf8 offsets (as the socket bench's
- * consumer does), so no path can skip work by being lazy. Same checksum for the same batch.
- */
-export function touch(batch: A.RecordBatch): number {
-  let sum = 0;
-  for (let c = 0; c < batch.numCols; c++) {
-    const data = batch.getChildAt(c)!.data[0]!;
-    const values = data.values as ArrayLike<number | bigint> & ArrayBufferView;
-    const n = data.length;
-    if (values instanceof BigInt64Array) {
-      const w = new Int32Array(values.buffer, values.byteOffset + data.offset * 8, n * 2);
-      for (let i = 0; i < 2 * n; i += 2) sum += (w[i]! >>> 0) + w[i + 1]! * 4294967296;
-    } else if (values instanceof Float64Array) {
-      for (let i = data.offset; i < data.offset + n; i++) sum += values[i]!;
-    } else {
-      const offsets = data.valueOffsets as Int32Array;
-      sum += offsets[data.offset + n]! - offsets[data.offset]! + data.nullCount;
-    }
-  }
-  return sum;
-}
 
 /** The loan cells' consumer: decodes and touches every column once (first and last value), not every byte. */
 export function touchLight(batch: A.RecordBatch): number {
