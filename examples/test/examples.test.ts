@@ -35,3 +35,10 @@ test('python to node: a plain pyarrow script streams into a Node service that ag
   t.regex(r.out, /^OK python-to-node$/m);
   t.regex(r.out, /stream ended: eos/);
 });
+
+test('worker handoff: a pool of workers reads batches in place from SharedArrayBuffer rings', async (t) => {
+  const r = await run('worker-handoff.js');
+  t.is(r.code, 0, r.out + r.err);
+  t.regex(r.out, /^OK worker-handoff$/m);
+  t.regex(r.out, /worker 2: 20 batches, zero-copy true/);
+});
