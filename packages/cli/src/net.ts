@@ -154,3 +154,22 @@ export class BatchOutput {
     if (!this.encoder) await unlink(this.opts.path!).catch(() => {});
   }
 }
+
+/** What `recv` and `sub` share: where batches go (`--out` or summary lines), `--count`, a bar. */
+export interface OutputArgs {
+  stdout: TextOutput;
+  out?: string;
+  count?: number;
+  progress?: () => ProgressBar;
+}
+
+/** Opens the output of a receiving verb: the file with a progress bar, or summary lines. */
+export function openBatchOutput(a: OutputArgs): Promise<BatchOutput> {
+  const bar = a.out !== undefined ? a.progress?.() : undefined;
+  return BatchOutput.open({
+    stdout: a.stdout,
+    ...(a.out !== undefined ? { path: a.out } : {}),
+    ...(a.count !== undefined ? { limit: a.count } : {}),
+    ...(bar ? { progress: bar } : {}),
+  });
+}

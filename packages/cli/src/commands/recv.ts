@@ -21,7 +21,7 @@
  */
 import type { Writable } from 'node:stream';
 import { acceptStreams, ErrorCode, QuiverError, type Connection, type IncomingStream, type Listener, type TransportRegistry } from '@quiver/core';
-import { abortedBy, announceListening, BatchOutput, warn, whenAborted, type Completion } from '../net.js';
+import { abortedBy, announceListening, openBatchOutput, warn, whenAborted, type Completion } from '../net.js';
 import type { TextOutput } from '../output.js';
 import { directionFor } from '../registry.js';
 import type { ProgressBar } from '../progress.js';
@@ -59,13 +59,7 @@ function tracked(listener: Listener, open: Set<Connection>): Listener {
 
 export async function recvCommand(a: RecvArgs): Promise<Completion> {
   a.registry.resolve(a.url); // a bad URL is reported before --out is created
-  const bar = a.out !== undefined ? a.progress?.() : undefined;
-  const output = await BatchOutput.open({
-    stdout: a.stdout,
-    ...(a.out !== undefined ? { path: a.out } : {}),
-    ...(a.count !== undefined ? { limit: a.count } : {}),
-    ...(bar ? { progress: bar } : {}),
-  });
+  const output = await openBatchOutput(a);
   // Without --count, a signal is recv's ordinary end; with it, an interruption unless N arrived.
   const ended = (): Completion => (a.signal?.aborted && a.count !== undefined && !output.limitReached ? 'interrupted' : 'complete');
   let listener: Listener;

@@ -8,7 +8,7 @@
  * it. The output is always closed as a valid stream holding every batch received.
  */
 import { ErrorCode, QuiverError, subscribe, type TransportRegistry } from '@quiver/core';
-import { BatchOutput, type Completion } from '../net.js';
+import { openBatchOutput, type Completion } from '../net.js';
 import type { TextOutput } from '../output.js';
 import type { ProgressBar } from '../progress.js';
 
@@ -26,13 +26,7 @@ export interface SubArgs {
 
 export async function subCommand(a: SubArgs): Promise<Completion> {
   a.registry.resolve(a.url); // a bad URL is reported before --out is created
-  const bar = a.out !== undefined ? a.progress?.() : undefined;
-  const output = await BatchOutput.open({
-    stdout: a.stdout,
-    ...(a.out !== undefined ? { path: a.out } : {}),
-    ...(a.count !== undefined ? { limit: a.count } : {}),
-    ...(bar ? { progress: bar } : {}),
-  });
+  const output = await openBatchOutput(a);
   const subscription = subscribe(a.registry, a.url, { topic: a.topic, ...(a.signal ? { signal: a.signal } : {}) });
   // Closing the subscription ends its iteration cleanly, wherever it is waiting.
   const onAbort = () => void subscription.close();
