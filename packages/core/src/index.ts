@@ -11,7 +11,7 @@ export { decodeMessage, encodeMessage } from './format/message.js';
 export type { Footer, Block } from './format/footer.js';
 export { type Codec, CodecRegistry, lz4Codec, zstdCodec } from './compression/registry.js';
 export { readBodyBuffers, writeBodyBuffers, type BodyReadOptions, type BodyWriteOptions, type EncodedBody } from './ipc/body.js';
-export { MessageFramer, frameMessage, EOS, ARROW_MAGIC, type EncodedMessage, type RawMessage, type FramerOptions } from './ipc/framing.js';
+export { MessageFramer, DIRECT_EAGER_BYTES, DIRECT_RECEIVED_FACTOR, frameMessage, EOS, ARROW_MAGIC, type EncodedMessage, type RawMessage, type FramerOptions } from './ipc/framing.js';
 export { BatchDecoder, dictionaryFields } from './ipc/decoder.js';
 export { IpcEncoder, RecordBatchEncoder, type EncoderOptions, type IpcForm } from './ipc/encoder.js';
 export { StreamReader, readStreams, readMessages, readStreamTable, type StreamReaderOptions } from './ipc/stream-reader.js';

@@ -309,6 +309,7 @@ test('metadata claiming 1 GiB over ~100 bytes: a coded error, and the 1 GiB is n
   const expected: Record<string, string> = {
     'stream body claim, one buffer': ErrorCode.TRUNCATED,
     'stream body claim, 64-byte chunks': ErrorCode.TRUNCATED,
+    'stream body claim of 200 MiB, direct reads': ErrorCode.TRUNCATED,
     'stream body claim, convert': ErrorCode.TRUNCATED,
     'file block claim, in memory': ErrorCode.INVALID_IPC,
     'file block claim, from disk': ErrorCode.INVALID_IPC,

@@ -13,12 +13,19 @@
  * whose full buffer stops the sender (real backpressure). Chunks are the buffers Node read,
  * handed on without copying.
  *
+ * A plain (not TLS) socket is switched to Node's `onread` mode, in which the kernel writes each
+ * read into a buffer we choose: for {@link SocketConnection.readInto}, the rest of a large
+ * message body's own buffer (so the body is never copied, and no 64 KiB read buffer per read is
+ * made and collected); otherwise a 64 KiB slab, handed out in views as Node's pool is. Node takes
+ * `onread` only when a socket is made, so the connected (or accepted) socket's handle is moved
+ * into a new `net.Socket` (see {@link adoptForDirectReads}).
+ *
  * The socket is created with `allowHalfOpen: true`: the peer's end finishes our iteration but
  * leaves our sending side open until we `end()` or `close()`.
  */
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { ErrorCode, QuiverError } from '@quiver/core';
-import type { CloseReason, Connection, ConnectionStatus, PeerInfo, SendOptions } from '@quiver/core';
+import type { CloseReason, Connection, ConnectionStatus, PeerInfo, ReadSink, SendOptions } from '@quiver/core';
 import { abortError, socketError } from './errors.js';
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -30,6 +37,72 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * below this size the copy is the cheaper of the two. Larger sends keep the caller's buffers.
  */
 const COALESCE_BYTES = 16 * 1024;
+
+/** Reads not going to a sink's buffer go to a slab of this size, carved into the chunks read. */
+const SLAB_BYTES = 64 * 1024;
+/** A new slab is started when less than this much of the current one is left. */
+const SLAB_MIN_READ = 16 * 1024;
+
+/** The receiving end of a socket in `onread` mode: which memory each read goes to. */
+class DirectReads {
+  #slab = new Uint8Array(SLAB_BYTES);
+  #slabUsed = 0;
+  /** Set while a readInto is in progress: asked for the memory of each read. */
+  sink: ReadSink | null = null;
+  /** Where a read's bytes go; returns false to stop reading. */
+  deliver: (chunk: Uint8Array) => boolean = () => true;
+
+  readonly onread = {
+    buffer: (): Uint8Array => {
+      // Node calls this from its read callback, where a throw would be uncaught: a sink that
+      // fails (cannot allocate) gets the slab.
+      let b: Uint8Array | null = null;
+      try {
+        b = this.sink?.readBuffer() ?? null;
+      } catch {
+        b = null;
+      }
+      if (b !== null && b.byteLength > 0) return b;
+      if (SLAB_BYTES - this.#slabUsed < SLAB_MIN_READ) {
+        this.#slab = new Uint8Array(SLAB_BYTES);
+        this.#slabUsed = 0;
+      }
+      return this.#slab.subarray(this.#slabUsed);
+    },
+    callback: (n: number, buf: Uint8Array): boolean => {
+      // Bytes read into the slab stay there (they are handed out): the next read goes after them.
+      if (buf.buffer === this.#slab.buffer) this.#slabUsed += n;
+      return this.deliver(buf.subarray(0, n));
+    },
+  };
+}
+
+/** What {@link adoptForDirectReads} needs of Node's socket internals (stable since Node 12). */
+interface SocketInternals {
+  _handle?: { useUserBuffer?: unknown; reading?: boolean } | null;
+  _server?: unknown;
+  server?: unknown;
+  encrypted?: boolean;
+  _readableState?: { ended?: boolean };
+}
+
+/**
+ * A new `net.Socket` in `onread` mode on the handle of `socket` (connected or accepted, not TLS),
+ * or null when that cannot be done (also when `socket` holds bytes or an end it read already).
+ * The accepted socket's place in its server's connection count passes to the new one.
+ */
+function adoptForDirectReads(socket: Socket, reads: DirectReads): Socket | null {
+  const old = socket as Socket & SocketInternals;
+  const handle = old._handle;
+  if (old.encrypted || Object.getPrototypeOf(old) !== Socket.prototype || !handle || typeof handle.useUserBuffer !== 'function') return null;
+  if (old.connecting || old.destroyed || old._readableState?.ended !== false || old.readableLength > 0 || old.listenerCount('data') > 0) return null;
+  const fresh = new Socket({ handle, allowHalfOpen: true, readable: true, writable: true, onread: reads.onread } as ConstructorParameters<typeof Socket>[0]) as Socket & SocketInternals;
+  fresh._server = old._server;
+  fresh.server = old.server;
+  old._server = null;
+  old._handle = null;
+  return fresh;
+}
 
 export class SocketConnection implements Connection {
   readonly url: string;
@@ -52,20 +125,41 @@ export class SocketConnection implements Connection {
   readonly #chunks: Uint8Array[] = [];
   #readEnded = false;
   #waiters: Array<() => void> = [];
+  /** The socket's reads, when it is in `onread` mode. */
+  #reads: DirectReads | null = null;
+  /** Whether we stopped reading (in `onread` mode a read's callback stops it, not pause()). */
+  #paused = false;
+  /** The pending readInto. */
+  #fill: { resolve: (more: boolean) => void; reject: (e: QuiverError) => void } | null = null;
+
+  /** Reads straight into a sink's memory; present for sockets in `onread` mode (not TLS). */
+  readonly readInto?: (sink: ReadSink) => Promise<boolean>;
 
   constructor(socket: Socket, url: string, peer: PeerInfo, highWaterMark: number) {
+    const reads = new DirectReads();
+    const fresh = adoptForDirectReads(socket, reads);
+    if (fresh) {
+      socket = fresh;
+      this.#reads = reads;
+      reads.deliver = (chunk) => this.#onRead(chunk);
+      this.readInto = (sink) => this.#readInto(sink);
+      // Flowing mode, so 'end' is emitted (no 'data' comes in this mode); reading starts now.
+      socket.resume();
+    }
     this.#socket = socket;
     this.url = url;
     this.peer = Object.freeze({ ...peer });
     this.#highWaterMark = highWaterMark;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
 
-    socket.on('data', (chunk: Buffer) => {
-      this.#chunks.push(chunk);
-      // Nobody is waiting: stop reading until someone pulls, leave the rest in the kernel.
-      if (this.#waiters.length === 0) socket.pause();
-      else this.#wake();
-    });
+    if (!fresh) {
+      socket.on('data', (chunk: Buffer) => {
+        this.#chunks.push(chunk);
+        // Nobody is waiting: stop reading until someone pulls, leave the rest in the kernel.
+        if (this.#waiters.length === 0) this.#pause();
+        else this.#wake();
+      });
+    }
     socket.on('end', () => {
       this.#firstEnd ??= 'peer';
       this.#readEnded = true;
@@ -231,12 +325,68 @@ export class SocketConnection implements Connection {
       if (this.#readEnded) return DONE;
       await new Promise<void>((resolve) => {
         this.#waiters.push(resolve);
-        if (this.#socket.isPaused()) this.#socket.resume();
+        this.#resume();
       });
     }
   }
 
+  /** A read's bytes, in `onread` mode. Returns false to stop reading. */
+  #onRead(chunk: Uint8Array): boolean {
+    const fill = this.#fill;
+    if (fill !== null) {
+      if (this.#reads!.sink!.write(chunk)) return true;
+      this.#fill = null;
+      // The next read goes to the slab: it starts a message, whose size is not known yet.
+      this.#reads!.sink = null;
+      this.#paused = true;
+      fill.resolve(true);
+      return false;
+    }
+    this.#chunks.push(chunk);
+    if (this.#waiters.length > 0) {
+      this.#wake();
+      return true;
+    }
+    // Nobody is waiting: stop reading until someone pulls, leave the rest in the kernel.
+    this.#paused = true;
+    return false;
+  }
+
+  #readInto(sink: ReadSink): Promise<boolean> {
+    if (this.#fill) return Promise.reject(new QuiverError(ErrorCode.INVALID_ARGUMENT, 'readInto is already in progress'));
+    // Bytes iteration received but nobody took go first.
+    while (this.#chunks.length > 0) if (!sink.write(this.#chunks.shift()!)) return Promise.resolve(true);
+    if (this.#closing) return Promise.resolve(false);
+    const failed = this.#failure();
+    if (failed) return Promise.reject(failed);
+    if (this.#readEnded) return Promise.resolve(false);
+    return new Promise<boolean>((resolve, reject) => {
+      this.#fill = { resolve, reject };
+      this.#reads!.sink = sink;
+      this.#resume();
+    });
+  }
+
+  #pause(): void {
+    this.#paused = true;
+    this.#socket.pause();
+  }
+
+  #resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#socket.resume();
+  }
+
   #wake(): void {
+    const fill = this.#fill;
+    if (fill !== null && (this.#readEnded || this.#closing || this.#failure())) {
+      this.#fill = null;
+      this.#reads!.sink = null;
+      const failed = this.#closing ? undefined : this.#failure();
+      if (failed) fill.reject(failed);
+      else fill.resolve(false);
+    }
     const w = this.#waiters;
     if (w.length === 0) return;
     this.#waiters = [];

@@ -9,6 +9,7 @@ import { ErrorCode, FormatMismatchError, invalid, QuiverError, truncated } from 
 import { decodeMessage, withEncodedMessage, type Message } from '../format/message.js';
 import type { SchemaLimits } from '../format/schema.js';
 import { align8 } from './body.js';
+import type { ReadSink } from '../transport/transport.js';
 
 /** One encoded IPC message as a gather list: write `buffers` in order, never concatenated. */
 export interface EncodedMessage {
@@ -92,16 +93,38 @@ export interface FramerOptions extends SchemaLimits {
 }
 
 /**
- * Incremental message decoder. `push` chunks as they arrive; `next` returns a message, `'eos'`,
- * or `null` when more bytes are needed. Nothing is allocated for a length read off the wire
- * until that many bytes have actually arrived.
+ * Bodies at least this large that have not all arrived are assembled in a buffer of their own,
+ * which a transport that supports it ({@link ReadSink}) reads straight into.
  */
-export class MessageFramer {
+const DIRECT_BODY_BYTES = 64 * 1024;
+
+/**
+ * A body's own buffer is sized by a length read off the wire, so it is allocated only while that
+ * length is at most the larger of this and {@link DIRECT_RECEIVED_FACTOR} times the bytes that
+ * have actually arrived for the message: a peer that claims a large body and sends nothing costs
+ * at most this much, and a larger body's buffer waits until a share of it has arrived (those
+ * bytes are copied in once, the rest is read in place).
+ */
+export const DIRECT_EAGER_BYTES = 16 * 1024 * 1024;
+/** See {@link DIRECT_EAGER_BYTES}. */
+export const DIRECT_RECEIVED_FACTOR = 4;
+
+/**
+ * Incremental message decoder. `push` chunks as they arrive; `next` returns a message, `'eos'`,
+ * or `null` when more bytes are needed. Pushed chunks allocate nothing for a length read off the
+ * wire until that many bytes have actually arrived; as a {@link ReadSink} it allocates a large
+ * body's buffer (once its size passed the `maxMessageBytes` check) for the transport to read into.
+ */
+export class MessageFramer implements ReadSink {
   private chunks: Uint8Array[] = [];
   private head = 0; // consumed bytes of chunks[0]
   private available = 0;
   private started = false;
   private pending: { metadataBytes: Uint8Array; message: Message } | null = null;
+  /** The pending message's body being assembled in its own buffer; `chunks` then hold only bytes after it. */
+  private direct: { body: Uint8Array; filled: number } | null = null;
+  /** An error met while parsing for `write`, thrown by the next `next`. */
+  private failed: unknown = null;
   readonly maxMessageBytes: number;
 
   constructor(private readonly opts: FramerOptions = {}) {
@@ -113,13 +136,63 @@ export class MessageFramer {
     // A Node Buffer's subarray builds a Buffer, several times slower than a Uint8Array's, and
     // decoding takes a few views per message; so work on a plain view of the same memory.
     if (Object.getPrototypeOf(chunk) !== Uint8Array.prototype) chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const d = this.direct;
+    if (d !== null && d.filled < d.body.byteLength) {
+      const n = Math.min(chunk.byteLength, d.body.byteLength - d.filled);
+      // Bytes read in place (into the view `readBuffer` gave) are already where they belong.
+      if (chunk.buffer !== d.body.buffer || chunk.byteOffset !== d.body.byteOffset + d.filled) d.body.set(chunk.subarray(0, n), d.filled);
+      d.filled += n;
+      if (n === chunk.byteLength) return;
+      chunk = chunk.subarray(n);
+    }
     this.chunks.push(chunk);
     this.available += chunk.byteLength;
   }
 
+  /** {@link ReadSink.readBuffer}: the rest of a large pending body, allocated on first ask. */
+  readBuffer(): Uint8Array | null {
+    const p = this.pending;
+    if (p === null || this.failed !== null) return null;
+    let d = this.direct;
+    if (d === null) {
+      const n = p.message.bodyLength;
+      if (n < DIRECT_BODY_BYTES || this.available >= n) return null;
+      // Never more than a bounded multiple of what arrived (see DIRECT_EAGER_BYTES): until then
+      // reads go to the transport's buffer and are kept as chunks, as with iteration.
+      if (n > Math.max(DIRECT_EAGER_BYTES, DIRECT_RECEIVED_FACTOR * (p.metadataBytes.byteLength + this.available))) return null;
+      // n passed the maxMessageBytes check when the metadata was read. A fresh ArrayBuffer
+      // starts 8-aligned, as the body's buffers need; a large one is zero pages the kernel maps
+      // only as the reads fill them. If it cannot be had, the body is assembled as before.
+      let body: Uint8Array;
+      try {
+        body = new Uint8Array(n);
+      } catch {
+        return null;
+      }
+      const filled = this.available;
+      this.available = 0;
+      this.copyOut(body, filled);
+      d = this.direct = { body, filled };
+    }
+    return d.filled < d.body.byteLength ? d.body.subarray(d.filled) : null;
+  }
+
+  /** {@link ReadSink.write}: takes the bytes; true while no message (or end of stream) is complete. */
+  write(chunk: Uint8Array): boolean {
+    this.push(chunk);
+    try {
+      const h = this.readHeader();
+      if (h !== true) return h === false;
+    } catch (e) {
+      this.failed = e;
+      return false;
+    }
+    return !this.bodyComplete();
+  }
+
   /** Bytes received but not yet consumed by a complete message. */
   get buffered(): number {
-    return this.available;
+    return this.available + (this.direct?.filled ?? 0);
   }
 
   /** Whether the framer sits exactly between messages (nothing partial buffered). */
@@ -133,45 +206,69 @@ export class MessageFramer {
   }
 
   next(): RawMessage | 'eos' | null {
-    if (this.pending === null) {
-      if (this.available < 4) return null;
-      if (!this.started && this.available >= 6 && this.startsWithMagic()) throw new FormatMismatchError('stream', 'file');
-      let first = this.peekUint32(0);
-      let prefix = 4;
-      if (first === CONTINUATION) {
-        if (this.available < 8) return null;
-        first = this.peekUint32(4);
-        prefix = 8;
-      }
-      const len = first | 0;
-      if (len === 0) {
-        this.skip(prefix);
-        this.started = false;
-        return 'eos';
-      }
-      if (len < 0) throw invalid(`message metadata length ${len} is negative`);
-      if (len > this.maxMessageBytes) {
-        throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `message metadata of ${len} bytes exceeds the ${this.maxMessageBytes}-byte limit`);
-      }
-      if (this.available < prefix + len) return null;
-      this.skip(prefix);
-      const metadataBytes = this.take(len);
-      const message = decodeMessage(metadataBytes, this.opts);
-      if (message.bodyLength + len > this.maxMessageBytes) {
-        throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `message of ${message.bodyLength + len} bytes exceeds the ${this.maxMessageBytes}-byte limit`);
-      }
-      this.started = true;
-      this.pending = { metadataBytes, message };
+    if (this.failed !== null) throw this.failed;
+    const h = this.readHeader();
+    if (h === false) return null;
+    if (h === 'eos') {
+      this.skip(this.peekUint32(0) === CONTINUATION ? 8 : 4);
+      this.started = false;
+      return 'eos';
     }
-    const { message, metadataBytes } = this.pending;
-    if (this.available < message.bodyLength) return null;
+    if (!this.bodyComplete()) return null;
+    const { message, metadataBytes } = this.pending!;
     this.pending = null;
+    const d = this.direct;
+    if (d !== null) {
+      this.direct = null;
+      return { message, metadataBytes, body: d.body };
+    }
     return { message, metadataBytes, body: this.take(message.bodyLength) };
+  }
+
+  /** Whether the pending message's body has all arrived. */
+  private bodyComplete(): boolean {
+    const d = this.direct;
+    return d !== null ? d.filled === d.body.byteLength : this.available >= this.pending!.message.bodyLength;
+  }
+
+  /**
+   * Reads the next message's metadata into `pending` once it has all arrived: true when there is
+   * a pending message, false when more bytes are needed, 'eos' at an end-of-stream marker (left
+   * unconsumed).
+   */
+  private readHeader(): boolean | 'eos' {
+    if (this.pending !== null) return true;
+    if (this.available < 4) return false;
+    if (!this.started && this.available >= 6 && this.startsWithMagic()) throw new FormatMismatchError('stream', 'file');
+    let first = this.peekUint32(0);
+    let prefix = 4;
+    if (first === CONTINUATION) {
+      if (this.available < 8) return false;
+      first = this.peekUint32(4);
+      prefix = 8;
+    }
+    const len = first | 0;
+    if (len === 0) return 'eos';
+    if (len < 0) throw invalid(`message metadata length ${len} is negative`);
+    if (len > this.maxMessageBytes) {
+      throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `message metadata of ${len} bytes exceeds the ${this.maxMessageBytes}-byte limit`);
+    }
+    if (this.available < prefix + len) return false;
+    this.skip(prefix);
+    const metadataBytes = this.take(len);
+    const message = decodeMessage(metadataBytes, this.opts);
+    if (message.bodyLength + len > this.maxMessageBytes) {
+      throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `message of ${message.bodyLength + len} bytes exceeds the ${this.maxMessageBytes}-byte limit`);
+    }
+    this.started = true;
+    this.pending = { metadataBytes, message };
+    return true;
   }
 
   /** Call when the source has ended: fails if a message was cut short. */
   finish(): void {
-    if (this.pending) throw truncated(`input ended inside a message body (${this.available} of ${this.pending.message.bodyLength} bytes)`);
+    if (this.failed !== null) throw this.failed;
+    if (this.pending) throw truncated(`input ended inside a message body (${this.buffered} of ${this.pending.message.bodyLength} bytes)`);
     if (this.available > 0) throw truncated(`input ended inside a message header (${this.available} stray bytes)`);
   }
 
@@ -222,6 +319,12 @@ export class MessageFramer {
       return v;
     }
     const out = new Uint8Array(n);
+    this.copyOut(out, n);
+    return out;
+  }
+
+  /** Moves the first `n` buffered bytes into `out` (`available` already accounts for them). */
+  private copyOut(out: Uint8Array, n: number): void {
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0]!;
@@ -234,6 +337,5 @@ export class MessageFramer {
         this.head = 0;
       }
     }
-    return out;
   }
 }

@@ -9,6 +9,7 @@ import type { BodyReadOptions } from './body.js';
 import { BatchDecoder } from './decoder.js';
 import { MessageFramer, type FramerOptions, type RawMessage } from './framing.js';
 import type { ByteSource } from '../io/sources.js';
+import type { Connection, ReadSink } from '../transport/transport.js';
 
 export interface StreamReaderOptions extends FramerOptions, BodyReadOptions {
   /**
@@ -31,6 +32,8 @@ export function readMessages(source: ByteSource, opts: FramerOptions = {}): Asyn
 class MessagePump implements AsyncIterableIterator<RawMessage | 'eos'> {
   private readonly framer: MessageFramer;
   private it: Iterator<unknown> | AsyncIterator<unknown> | null = null;
+  /** A connection's {@link Connection.readInto}, used instead of `it` when the source has one. */
+  private fill: ((sink: ReadSink) => Promise<boolean>) | null = null;
   private ended = false;
   private finished = false;
 
@@ -48,6 +51,8 @@ class MessagePump implements AsyncIterableIterator<RawMessage | 'eos'> {
     } else if (source && (Symbol.asyncIterator in source || Symbol.iterator in source)) {
       const s = source as Partial<AsyncIterable<unknown> & Iterable<unknown>>;
       this.it = s[Symbol.asyncIterator] ? s[Symbol.asyncIterator]!() : s[Symbol.iterator]!();
+      const readInto = (source as Partial<Pick<Connection, 'readInto'>>).readInto;
+      if (typeof readInto === 'function') this.fill = readInto.bind(source);
     } else {
       throw badArgument('expected a Uint8Array, an ArrayBuffer, or an (async) iterable of Uint8Array');
     }
@@ -66,6 +71,11 @@ class MessagePump implements AsyncIterableIterator<RawMessage | 'eos'> {
         this.finished = true;
         this.framer.finish();
         return { done: true, value: undefined };
+      }
+      if (this.fill !== null) {
+        // The framer is the sink: large bodies are read straight into their own buffers.
+        if (!(await this.fill(this.framer))) this.ended = true;
+        continue;
       }
       const r = await this.it!.next();
       if (r.done) {

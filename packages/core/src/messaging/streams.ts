@@ -152,8 +152,10 @@ export class StreamProducer {
 }
 
 /** A connection as a byte source whose iterator, when returned early, closes the connection. */
-export function closingSource(conn: Connection): AsyncIterable<Uint8Array> {
+export function closingSource(conn: Connection): AsyncIterable<Uint8Array> & Pick<Connection, 'readInto'> {
   return {
+    // The connection's fast path, when it has one (the iterator below still closes it).
+    readInto: conn.readInto ? (sink) => conn.readInto!(sink) : undefined,
     [Symbol.asyncIterator]() {
       const it = conn[Symbol.asyncIterator]();
       return {

@@ -40,6 +40,15 @@ export interface SendOptions {
  */
 export interface Connection extends AsyncIterable<Uint8Array> {
   readonly url: string;
+  /**
+   * Optional fast path, for transports that can read straight into memory of the reader's
+   * choosing (a socket whose reads land in a message body's own buffer, never copied). Reads
+   * into `sink` until its `write` returns false, then stops reading (backpressure, as when
+   * iteration stops pulling) and resolves true; resolves false when the input has ended; rejects
+   * with the connection's error. Bytes received by iteration but not yet taken go to the sink
+   * first. A reader uses either this or iteration from then on, not both.
+   */
+  readInto?(sink: ReadSink): Promise<boolean>;
   readonly peer: PeerInfo;
   /**
    * Writes `buffers` in order as one gather write. Resolves when the transport has accepted
@@ -55,6 +64,22 @@ export interface Connection extends AsyncIterable<Uint8Array> {
   readonly closed: Promise<CloseReason>;
   status(): ConnectionStatus;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Where a transport may put received bytes (see {@link Connection.readInto}). */
+export interface ReadSink {
+  /**
+   * Memory the next read should go to, filled from its start (at most its length), or null for
+   * the transport's own buffer; a view, if given, is not empty. Asked before every read (so it
+   * must not throw).
+   */
+  readBuffer(): Uint8Array | null;
+  /**
+   * Received bytes, in order: a prefix of the last `readBuffer()` view when the read went there,
+   * else other memory the sink may keep. Returns whether the sink wants more bytes now; never
+   * throws (a malformed input shows on the sink's own next call).
+   */
+  write(chunk: Uint8Array): boolean;
 }
 
 /** Accepts connections on a bound address. Iterating yields each new connection. */

@@ -25,6 +25,7 @@ import {
   type CompressionCodec,
   type Message,
   type RandomAccessSource,
+  type ReadSink,
   type RecordBatchHeader,
   type Schema,
 } from '../../src/index.js';
@@ -65,11 +66,11 @@ function batchMetadata(batch: RecordBatchHeader, bodyLength: number): Uint8Array
 const hundred = new Uint8Array(100).fill(7);
 
 /** schema, then a batch whose metadata claims a 1 GiB body, then only 100 bytes. */
-function bodyClaim(): { bytes: Uint8Array; batchAt: number; batchMetaLength: number } {
+function bodyClaim(claim = GiB): { bytes: Uint8Array; batchAt: number; batchMetaLength: number } {
   const head = schemaBytes();
   const meta = batchMetadata(
-    { length: 1, nodes: [{ length: 1, nullCount: 0 }], buffers: [{ offset: 0, length: 0 }, { offset: 0, length: GiB }], compression: null, variadicBufferCounts: [] },
-    GiB,
+    { length: 1, nodes: [{ length: 1, nullCount: 0 }], buffers: [{ offset: 0, length: 0 }, { offset: 0, length: claim }], compression: null, variadicBufferCounts: [] },
+    claim,
   );
   return { bytes: concat([head, meta, hundred]), batchAt: head.byteLength, batchMetaLength: meta.byteLength };
 }
@@ -164,6 +165,27 @@ function sampled(src: RandomAccessSource): RandomAccessSource {
 
 const nullSink: ByteSink = { write() {}, async close() {} };
 
+/**
+ * A source with `readInto`, as the socket transport's connections: 64-byte reads, into the
+ * sink's memory when it offers some.
+ */
+function directReads(bytes: Uint8Array): AsyncIterable<Uint8Array> & { readInto(sink: ReadSink): Promise<boolean> } {
+  let at = 0;
+  return {
+    async readInto(sink: ReadSink): Promise<boolean> {
+      for (;;) {
+        sample();
+        if (at >= bytes.byteLength) return false;
+        const target = sink.readBuffer() ?? new Uint8Array(64);
+        const n = Math.min(64, target.byteLength, bytes.byteLength - at);
+        target.set(bytes.subarray(at, (at += n)));
+        if (!sink.write(target.subarray(0, n))) return true;
+      }
+    },
+    [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('readInto should have been used')) }),
+  };
+}
+
 async function readStream(source: Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
   const r = await StreamReader.open(source);
   for await (const _ of r) sample();
@@ -189,6 +211,9 @@ const onDisk = (name: string, bytes: Uint8Array) => {
 const cases: Array<[string, () => Promise<unknown>]> = [
   ['stream body claim, one buffer', () => readStream(bodyClaim().bytes)],
   ['stream body claim, 64-byte chunks', () => readStream(chunked(bodyClaim().bytes))],
+  // Under the default 256 MiB message limit, from a source that reads into the reader's memory
+  // (as a socket connection does): the body's own buffer waits for the bytes.
+  ['stream body claim of 200 MiB, direct reads', () => readStream(directReads(bodyClaim(200 * MiB).bytes))],
   ['stream body claim, convert', () => convert(bodyClaim().bytes, nullSink, { format: 'file' })],
   ['file block claim, in memory', () => readFile(memorySource(fileBodyClaim()))],
   ['file block claim, from disk', async () => readFile(await fileSource(onDisk('block.arrow', fileBodyClaim())))],
