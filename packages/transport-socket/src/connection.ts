@@ -16,7 +16,7 @@
  * A plain (not TLS) socket is switched to Node's `onread` mode, in which the kernel writes each
  * read into a buffer we choose: for {@link SocketConnection.readInto}, the rest of a large
  * message body's own buffer (so the body is never copied, and no 64 KiB read buffer per read is
- * made and collected); otherwise a 64 KiB slab, handed out in views as Node's pool is. Node takes
+ * made and collected); otherwise a 256 KiB slab, handed out in views as Node's pool is. Node takes
  * `onread` only when a socket is made, so the connected (or accepted) socket's handle is moved
  * into a new `net.Socket` (see {@link adoptForDirectReads}).
  *
@@ -39,13 +39,19 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 const COALESCE_BYTES = 16 * 1024;
 
 /** Reads not going to a sink's buffer go to a slab of this size, carved into the chunks read. */
-const SLAB_BYTES = 64 * 1024;
+const SLAB_BYTES = 256 * 1024;
 /** A new slab is started when less than this much of the current one is left. */
-const SLAB_MIN_READ = 16 * 1024;
+const SLAB_MIN_READ = 64 * 1024;
+
+/** A slab's memory is not zeroed: only the bytes reads wrote into it are ever handed out. */
+function slab(): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  return new Uint8Array(b.buffer, b.byteOffset, SLAB_BYTES);
+}
 
 /** The receiving end of a socket in `onread` mode: which memory each read goes to. */
 class DirectReads {
-  #slab = new Uint8Array(SLAB_BYTES);
+  #slab = slab();
   #slabUsed = 0;
   /** Set while a readInto is in progress: asked for the memory of each read. */
   sink: ReadSink | null = null;
@@ -64,7 +70,7 @@ class DirectReads {
       }
       if (b !== null && b.byteLength > 0) return b;
       if (SLAB_BYTES - this.#slabUsed < SLAB_MIN_READ) {
-        this.#slab = new Uint8Array(SLAB_BYTES);
+        this.#slab = slab();
         this.#slabUsed = 0;
       }
       return this.#slab.subarray(this.#slabUsed);

@@ -11,6 +11,16 @@ import type { SchemaLimits } from '../format/schema.js';
 import { align8 } from './body.js';
 import type { ReadSink } from '../transport/transport.js';
 
+/**
+ * A buffer of `n` bytes of its own, not zeroed: only for memory filled completely before anyone
+ * sees it. A large zeroed ArrayBuffer is fresh pages from the kernel each time (faulted in as
+ * they are written, then unmapped when collected); this reuses the allocator's freed memory.
+ */
+function uninitialized(n: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
 /** One encoded IPC message as a gather list: write `buffers` in order, never concatenated. */
 export interface EncodedMessage {
   buffers: Uint8Array[];
@@ -107,7 +117,7 @@ const DIRECT_BODY_BYTES = 64 * 1024;
  */
 export const DIRECT_EAGER_BYTES = 16 * 1024 * 1024;
 /** See {@link DIRECT_EAGER_BYTES}. */
-export const DIRECT_RECEIVED_FACTOR = 4;
+export const DIRECT_RECEIVED_FACTOR = 8;
 
 /**
  * Incremental message decoder. `push` chunks as they arrive; `next` returns a message, `'eos'`,
@@ -165,7 +175,7 @@ export class MessageFramer implements ReadSink {
       // only as the reads fill them. If it cannot be had, the body is assembled as before.
       let body: Uint8Array;
       try {
-        body = new Uint8Array(n);
+        body = uninitialized(n); // filled completely before next() hands it out
       } catch {
         return null;
       }
@@ -318,7 +328,7 @@ export class MessageFramer implements ReadSink {
       }
       return v;
     }
-    const out = new Uint8Array(n);
+    const out = uninitialized(n); // copyOut fills it
     this.copyOut(out, n);
     return out;
   }
