@@ -82,3 +82,33 @@ export function touch(batch: A.RecordBatch): number {
   }
   return sum;
 }
+
+/**
+ * The lighter consumer: every column touched once — its length, null count, and its first and
+ * last value (for utf8, its first and last offset) — so each column must really have been decoded,
+ * but the cost no longer grows with the rows. What a benchmark of moving batches should charge
+ * the consumer: {@link touch}'s loop over every value costs the same for every Node implementation
+ * and is a language's loop speed (pyarrow sums in C++), not the transport's.
+ */
+export function touchColumns(batch: A.RecordBatch): number {
+  let sum = 0;
+  for (let c = 0; c < batch.numCols; c++) {
+    const d = batch.getChildAt(c)!.data[0]!;
+    sum += d.length + d.nullCount;
+    if (d.length === 0) continue;
+    if (d.valueOffsets) {
+      sum += Number(d.valueOffsets[d.offset]!) + Number(d.valueOffsets[d.offset + d.length]!);
+    } else {
+      const v = d.values as ArrayLike<number | bigint>;
+      sum += Number(v[d.offset]!) + Number(v[d.offset + d.length - 1]!);
+    }
+  }
+  return sum;
+}
+
+/** How a benchmark's consumer touches each batch: every value ({@link touch}) or every column ({@link touchColumns}). */
+export type TouchMode = 'values' | 'columns';
+
+export function toucher(mode: TouchMode): (batch: A.RecordBatch) => number {
+  return mode === 'values' ? touch : touchColumns;
+}

@@ -21,7 +21,7 @@ import * as A from 'apache-arrow';
 import { acceptStreams, RecordBatchEncoder, StreamProducer, StreamReader, TransportRegistry } from '@quiver/core';
 import { makeTable } from '@quiver/core/bench/data';
 import { socketTransports, unixUrl } from '../src/index.js';
-import { touch, type Command, type ConsumeCmd, type Consumed, type EchoCmd, type PingCmd, type ProduceCmd, type Produced, type Reply } from './protocol.js';
+import { touch, toucher, type Command, type ConsumeCmd, type Consumed, type EchoCmd, type PingCmd, type ProduceCmd, type Produced, type Reply } from './protocol.js';
 
 const registry = new TransportRegistry(socketTransports());
 const now = (): number => Number(process.hrtime.bigint());
@@ -72,14 +72,14 @@ async function rawConnect(url: string): Promise<Socket> {
 // ---- throughput --------------------------------------------------------------------------------
 
 /** Consumes one stream of batches with for-await; the clock runs from batch `warm` to the last. */
-async function timeBatches(batches: AsyncIterable<A.RecordBatch>, warm: number): Promise<Consumed> {
+async function timeBatches(batches: AsyncIterable<A.RecordBatch>, warm: number, touchBatch: (b: A.RecordBatch) => number): Promise<Consumed> {
   let n = 0;
   let rows = 0;
   let checksum = 0;
   let t0 = now();
   let c0 = cpu();
   for await (const b of batches) {
-    checksum += touch(b);
+    checksum += touchBatch(b);
     rows += b.numRows;
     if (++n === warm) {
       t0 = now();
@@ -95,7 +95,7 @@ async function consume(cmd: ConsumeCmd): Promise<Consumed> {
     send({ id: cmd.id, ready: listener.url });
     // acceptStreams closes the listener when we leave the loop.
     for await (const s of acceptStreams(listener)) {
-      const r = await timeBatches(s.reader, cmd.warm);
+      const r = await timeBatches(s.reader, cmd.warm, toucher(cmd.touch));
       const end = s.reader.end;
       await s.connection.close();
       return { ...r, end: end instanceof Error ? `error: ${end.message}` : String(end) };
@@ -111,7 +111,7 @@ async function consume(cmd: ConsumeCmd): Promise<Consumed> {
   try {
     if (cmd.impl === 'apache-arrow') {
       const reader = await A.RecordBatchReader.from(socket);
-      return await timeBatches(reader, cmd.warm);
+      return await timeBatches(reader, cmd.warm, toucher(cmd.touch));
     }
     return await drainRaw(socket, cmd);
   } finally {

@@ -6,10 +6,10 @@
  * `{ id, error }`.
  */
 import type * as A from 'apache-arrow';
-import { touch } from '@quiver/core/bench/data';
+import { touch, toucher, type TouchMode } from '@quiver/core/bench/data';
 
 /** What a consumer does with each batch (shared with the other benchmarks). */
-export { touch };
+export { touch, toucher, type TouchMode };
 
 /** How the batches cross the socket. */
 export type Impl = 'raw' | 'quiver' | 'apache-arrow' | 'pyarrow';
@@ -29,6 +29,8 @@ export interface ConsumeCmd {
   count: number;
   /** raw: the bytes of one batch message, to know where the warm-up ends and the run does. */
   batchBytes: number;
+  /** How each batch is touched (raw touches nothing). */
+  touch: TouchMode;
 }
 
 /** Runs one throughput cell's producer: connects, sends `total` batches, ends. */
@@ -83,7 +85,7 @@ export interface Consumed {
   timedBytes: number;
   /** CPU time (user + system) the consumer process spent in the timed interval, in ns. */
   cpuNs: number;
-  /** The sum of {@link touch} over every batch (pyarrow: the exact int64 sum, as a string). */
+  /** The sum of the touch over every batch (pyarrow touching values: the exact int64 sum, as a string). */
   checksum: number | string;
   /** How the stream ended, where the reader says so. */
   end?: string;

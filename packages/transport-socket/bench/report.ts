@@ -13,6 +13,8 @@ export interface Options {
   sizes: number[];
   schemes: Scheme[];
   impls: Impl[];
+  /** What the consumer reads of each batch (see core's bench data: touch / touchColumns). */
+  touch: 'values' | 'columns';
 }
 
 /** One transport × size × implementation, with its batches per second of each round. */
@@ -217,7 +219,7 @@ export function report(s: Summary, opts: Options, env: Record<string, string | n
   return (
     `## Quiver socket transport benchmark\n\n` +
     `Producer and consumer in separate processes; one record batch (int64, float64, utf8 with ~10% nulls) sent repeatedly, ` +
-    `the consumer touching every column. Medians of ${opts.rounds} interleaved rounds, each run timed over about ${opts.seconds} s ` +
+    `the consumer touching every column (${opts.touch === 'columns' ? 'each column\'s length, null count, first and last value: the decode must be real, the cost does not grow with rows' : 'every value of every column: a JavaScript loop, which at 1M rows costs more than the transfer'}; raw touches nothing). Medians of ${opts.rounds} interleaved rounds, each run timed over about ${opts.seconds} s ` +
     `after a warm-up. Ratios are of batches per second, the median of each round's ratio. CPU time per batch is the process's ` +
     `(user + system); "CPU-bound" is 1 / the busier side's, the rate with a core per process, which on a loaded machine says more ` +
     `about the code than the wall clock does. ${env.node}, ${env.cpus} CPUs, load ${env.loadavg}, ${env.seconds} s.` +

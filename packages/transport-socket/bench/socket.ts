@@ -8,13 +8,16 @@
  *   node packages/transport-socket/dist/bench/socket.js [--json PATH] [--quick] [--rounds 7]
  *        [--seconds 0.6] [--sizes 1024,65536,1048576] [--schemes unix,tcp] [--no-pyarrow]
  *        [--impls raw,quiver,apache-arrow,pyarrow] [--latency 5000 (0: none)] [--cpu-prof DIR]
+ *        [--touch columns|values]
  *   pnpm --filter @quiver/transport-socket bench -- --json socket.json
  *
  * How (see peer.ts for what each implementation does on each side):
  *  - Producer and consumer are separate processes (two long-lived Node peers, and two pyarrow
  *    peers), the coordinator (this process) only tells them what to run and sits idle meanwhile.
  *  - Every batch is the 3-column batch of packages/core/bench/data.ts (int64, float64, utf8 with
- *    ~10% nulls); the consumer touches every column of every batch (protocol.ts touch()) and its
+ *    ~10% nulls); the consumer touches every column of every batch (--touch columns, the default:
+ *    each column's length, null count, first and last value, see core's bench data touchColumns;
+ *    --touch values: every value, a loop whose cost is the language's, not the transport's) and its
  *    checksum, batch and row counts are checked after each run.
  *  - Throughput is timed by the consumer, from the end of a warm-up to the last batch, so process
  *    and connection set-up never count. A first pass calibrates each cell's batch count to about
@@ -41,15 +44,15 @@ import { makeTable } from '@quiver/core/bench/data';
 import { environment, writeJson } from '@quiver/core/bench/harness';
 import { python } from '@quiver/testkit';
 import { Peer } from './peers.js';
-import type { Consumed, Impl, Loaded, Pinged, Produced, Scheme } from './protocol.js';
-import { touch } from './protocol.js';
+import type { Consumed, Impl, TouchMode, Loaded, Pinged, Produced, Scheme } from './protocol.js';
+import { toucher } from './protocol.js';
 import { report, summarise, type Cell, type LatencyResult, type Options } from './report.js';
 
 interface SizeInfo {
   rows: number;
   /** Bytes of one record batch message, per implementation (raw sends Quiver's). */
   batchBytes: Record<Impl, number>;
-  /** touch() of one batch, and the exact int64 sum pyarrow reports. */
+  /** The touch of one batch, and the exact int64 sum pyarrow reports when touching values. */
   checksum: number;
   intSum: bigint;
 }
@@ -62,6 +65,8 @@ interface Peers {
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 let runSeq = 0;
+/** What consumers read of each batch (--touch). */
+let touchMode: TouchMode = 'columns';
 let pyVersion = '';
 /** Why the pyarrow cells are missing, when they are. */
 let pyNote = '';
@@ -81,7 +86,7 @@ async function runOnce(peers: Peers, dir: string, info: SizeInfo, cell: Cell, wa
   const producer = py ? peers.py!.producer : peers.producer;
   const path = join(dir, `r${++runSeq}.sock`);
   const batchBytes = info.batchBytes[cell.impl];
-  const c = consumer.request<Consumed>({ op: 'consume', impl: cell.impl, scheme: cell.scheme, path, rows: cell.rows, warm, count, batchBytes });
+  const c = consumer.request<Consumed>({ op: 'consume', impl: cell.impl, scheme: cell.scheme, path, rows: cell.rows, warm, count, batchBytes, touch: touchMode });
   const url = await c.ready;
   const [r, p] = await within(Promise.all([c.done, producer.call<Produced>({ op: 'produce', impl: cell.impl, url, rows: cell.rows, total: warm + count })]), label(cell));
   check(cell, info, r, warm + count);
@@ -112,7 +117,7 @@ function check(cell: Cell, info: SizeInfo, r: Consumed, total: number): void {
   if (r.batches !== total || r.rows !== total * cell.rows) fail(`expected ${total} batches of ${cell.rows} rows`);
   // apache-arrow's reader does not say how its stream ended; the count above covers it.
   if (cell.impl !== 'apache-arrow' && r.end !== 'eos') fail('the stream did not end with its end-of-stream marker');
-  if (cell.impl === 'pyarrow') {
+  if (cell.impl === 'pyarrow' && touchMode === 'values') {
     if (BigInt(r.checksum) !== BigInt(total) * info.intSum) fail('int64 sum differs');
   } else {
     const want = total * info.checksum;
@@ -152,7 +157,7 @@ async function prepareSize(rows: number, dir: string, peers: Peers): Promise<Siz
   const ints = batch.getChildAt(0)!.toArray() as BigInt64Array;
   let intSum = 0n;
   for (const v of ints) intSum += v;
-  return { rows, checksum: touch(batch), intSum, batchBytes: { raw: quiverBytes, quiver: quiverBytes, 'apache-arrow': arrowBytes, pyarrow: pyBytes } };
+  return { rows, checksum: toucher(touchMode)(batch), intSum, batchBytes: { raw: quiverBytes, quiver: quiverBytes, 'apache-arrow': arrowBytes, pyarrow: pyBytes } };
 }
 
 /** Ping-pong blocks of raw and Quiver, alternating; every timed round trip pooled per impl. */
@@ -191,8 +196,11 @@ async function main(): Promise<void> {
       'no-pyarrow': { type: 'boolean', default: false },
       latency: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      touch: { type: 'string', default: 'columns' },
     },
   });
+  if (values.touch !== 'columns' && values.touch !== 'values') throw new Error('--touch is columns or values');
+  touchMode = values.touch;
   const quick = values.quick!;
   const opts: Options = {
     rounds: Number(values.rounds ?? (quick ? 2 : 7)),
@@ -201,6 +209,7 @@ async function main(): Promise<void> {
     sizes: values.sizes!.split(',').map(Number),
     schemes: values.schemes!.split(',') as Scheme[],
     impls: values.impls!.split(',') as Impl[],
+    touch: touchMode,
   };
   const started = process.hrtime.bigint();
   const dir = mkdtempSync(join(tmpdir(), 'qsb-'));
