@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { python } from '@quiver/testkit';
 
-function run(script: string, args: string[] = [], limitMs = 120_000): Promise<{ code: number | null; out: string; err: string }> {
+function run(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, limitMs = 120_000): Promise<{ code: number | null; out: string; err: string }> {
   const path = fileURLToPath(new URL(`../src/${script}`, import.meta.url));
-  const child = spawn(process.execPath, [path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [path, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -41,4 +41,30 @@ test('worker handoff: a pool of workers reads batches in place from SharedArrayB
   t.is(r.code, 0, r.out + r.err);
   t.regex(r.out, /^OK worker-handoff$/m);
   t.regex(r.out, /worker 2: 20 batches, zero-copy true/);
+});
+
+test('pub/sub over a unix socket: Node and plain pyarrow subscribers on two topics; a slow one drops, counted exactly', async (t) => {
+  const r = await run('pubsub.js', ['unix', '--python', python()]);
+  t.is(r.code, 0, r.out + r.err);
+  t.regex(r.out, /^OK pubsub$/m);
+  t.regex(r.out, /^4 subscribers joined over unix:\/\//m);
+  // The plain pyarrow reader sent no hello and got the default topic, all of it.
+  t.regex(r.out, /^pyarrow subscriber \d+ to 'default': 300 of 300 batches, 600000 rows, sum 44999925000; publisher: 300 batches sent, 0 dropped \(block\)$/m);
+  t.regex(r.out, /^node subscriber \d+ to 'events': 100 of 100 batches/m);
+  const slow = /^node, slow subscriber \d+ to 'default': (\d+) of 300 batches.*; publisher: (\d+) batches sent, (\d+) dropped \(drop-oldest\)$/m.exec(r.out);
+  t.truthy(slow, r.out);
+  t.is(Number(slow![1]) + Number(slow![3]), 300);
+  t.is(slow![2], slow![1]);
+  t.regex(r.out, /drops counted by the publisher = gaps in seq = \d+$/m);
+});
+
+test('pub/sub over shm://: one ring per topic, three subscriber processes; the slow one drops, counted exactly', async (t) => {
+  const r = await run('pubsub.js', ['shm']);
+  t.is(r.code, 0, r.out + r.err);
+  t.regex(r.out, /^OK pubsub$/m);
+  t.regex(r.out, /^node subscriber \d+ to 'default': 300 of 300 batches, 600000 rows, sum 44999925000; publisher: \d+ records read, 0 dropped \(block\)$/m);
+  const slow = /^node, slow subscriber \d+ to 'default': (\d+) of 300 batches.*, (\d+) dropped \(drop-oldest\)$/m.exec(r.out);
+  t.truthy(slow, r.out);
+  t.is(Number(slow![1]) + Number(slow![2]), 300);
+  t.regex(r.out, /its own drop count = \d+$/m);
 });
