@@ -68,3 +68,42 @@ test('pub/sub over shm://: one ring per topic, three subscriber processes; the s
   t.is(Number(slow![1]) + Number(slow![2]), 300);
   t.regex(r.out, /its own drop count = \d+$/m);
 });
+
+/** The demo's table rows (stdout), by their first two cells. */
+function tableRows(out: string): Map<string, string> {
+  const rows = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const m = /^(\S+(?: -> \S+| handoff)?)\s+(file|mmap|unix:\/\/|shm:\/\/|worker:)\s+(.*)$/.exec(line);
+    if (m) rows.set(`${m[1]} ${m[2]}`, (rows.has(`${m[1]} ${m[2]}`) ? `${rows.get(`${m[1]} ${m[2]}`)}\n` : '') + m[3]);
+  }
+  return rows;
+}
+
+test('the demo tours every scenario, one progress line per step, and ends with a table of checked figures', async (t) => {
+  const r = await run('demo.js');
+  t.is(r.code, 0, r.out + r.err);
+  t.regex(r.out, /^scenario\s+transport\s+what\s+batches\s+MB\s+ms\s+MB\/s\s+batches\/s\s+checks\s+note$/m);
+  const rows = tableRows(r.out);
+  for (const key of ['stream file', 'file file', 'mmap mmap', 'feather file', 'python -> node unix://', 'worker handoff worker:', 'pub/sub shm://', 'pub/sub unix://']) {
+    t.true(rows.has(key), `a row for ${key}\n${r.out}`);
+    for (const row of rows.get(key)!.split('\n')) t.regex(row, /\bok \(\d+\)/, `${key}: ${row}`);
+  }
+  t.regex(rows.get('pub/sub unix://')!, /2 topics to 4 processes/);
+  t.regex(r.out, /^every check held \(\d+\)/m);
+  // Not a terminal here: one plain line per step, no spinner.
+  const steps = r.err.split('\n').filter((l) => /^\[\d\/5\] /.test(l));
+  t.is(steps.length, 5, r.err);
+  for (const l of steps) t.regex(l, /: ok \(\d+\.\d s\)$/);
+  t.false(r.err.includes('\r'), 'no spinner redraws when stderr is not a terminal');
+});
+
+test('the demo exits non-zero and says which steps failed when an example cannot pass (no Python)', async (t) => {
+  const r = await run('demo.js', [], { QUIVER_PYTHON: '/nonexistent/python' });
+  t.is(r.code, 1, r.out + r.err);
+  const rows = tableRows(r.out);
+  t.regex(rows.get('python -> node unix://')!, /FAILED/);
+  t.regex(rows.get('pub/sub unix://')!, /FAILED/);
+  t.regex(rows.get('worker handoff worker:')!, /ok \(\d+\)/);
+  t.regex(r.out, /^2 of 5 steps FAILED/m);
+  t.regex(r.err, /\[2\/5\] Python to Node over a Unix socket: FAILED/);
+});
