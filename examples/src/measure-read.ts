@@ -4,7 +4,7 @@
  * `arrayBuffers` (every ArrayBuffer and Buffer), so adding the two would count them twice. Used by the demo and the
  * mmap example so each measurement starts from a clean heap.
  *
- *   node --expose-gc measure-read.js plain|mmap PATH   → one JSON line {held, ms, rows}
+ *   node --expose-gc measure-read.js plain|mmap PATH   → one JSON line {held, ms, rows, sum}
  */
 import { FileReader, openMappedFile } from '@quiver/core';
 
@@ -26,4 +26,10 @@ const table = await reader.readAll();
 await reader.close();
 const ms = performance.now() - t0;
 const after = held();
-console.log(JSON.stringify({ held: after - before, ms, rows: table.numRows }));
+// The sum of the int32 column `v`, after the measurement: a check that the bytes read are right.
+let sum = 0;
+for (const batch of table.batches) {
+  const v = batch.getChild('v')!.data[0]!.values as Int32Array;
+  for (let i = 0; i < v.length; i++) sum += v[i]!;
+}
+console.log(JSON.stringify({ held: after - before, ms, rows: table.numRows, sum }));
