@@ -5,10 +5,10 @@
 import type * as A from 'apache-arrow';
 import { RecordBatchEncoder } from '@quiver/core';
 import { makeTable } from '@quiver/core/bench/data';
-import { touch } from '@quiver/core/bench/data';
+import { touch, toucher, type TouchMode } from '@quiver/core/bench/data';
 
 /** What a consumer does with each batch (shared with the other benchmarks). */
-export { touch };
+export { touch, toucher, type TouchMode };
 
 export interface Consumed {
   batches: number;
@@ -47,27 +47,17 @@ export function data(rows: number): Data {
 }
 
 
-/** The loan cells' consumer: decodes and touches every column once (first and last value), not every byte. */
-export function touchLight(batch: A.RecordBatch): number {
-  let sum = 0;
-  for (let c = 0; c < batch.numCols; c++) {
-    const d = batch.getChildAt(c)!.data[0]!;
-    const v = (d.valueOffsets ?? d.values) as ArrayLike<number | bigint>;
-    sum += Number(v[0]!) + Number(v[v.length - 1]!) + d.length;
-  }
-  return sum;
-}
-
 export const now = (): number => Number(process.hrtime.bigint());
 
 /** Times a stream of batches: the clock starts after batch `warm`. */
-export async function timeBatches(next: () => Promise<A.RecordBatch | null>, warm: number, light = false): Promise<Consumed> {
+export async function timeBatches(next: () => Promise<A.RecordBatch | null>, warm: number, mode: TouchMode): Promise<Consumed> {
+  const touchBatch = toucher(mode);
   let n = 0;
   let rows = 0;
   let checksum = 0;
   let t0 = now();
   for (let b = await next(); b !== null; b = await next()) {
-    checksum += light ? touchLight(b) : touch(b);
+    checksum += touchBatch(b);
     rows += b.numRows;
     if (++n === warm) t0 = now();
   }
@@ -84,8 +74,8 @@ export function ringSize(bytes: number, slots = 4): number {
 export type Command =
   | { op: 'load'; id: number; rows: number }
   | { op: 'shmPub'; id: number; name: string; rows: number; total: number; loan: boolean }
-  | { op: 'shmSub'; id: number; name: string; warm: number; light: boolean }
-  | { op: 'sockSub'; id: number; path: string; warm: number }
+  | { op: 'shmSub'; id: number; name: string; warm: number; touch: TouchMode }
+  | { op: 'sockSub'; id: number; path: string; warm: number; touch: TouchMode }
   | { op: 'sockPub'; id: number; url: string; rows: number; total: number }
   | { op: 'shmEcho'; id: number; inName: string; outName: string }
   | { op: 'shmPing'; id: number; inName: string; outName: string; warm: number; n: number }

@@ -65,7 +65,7 @@ async function shmPub(cmd: Extract<Command, { op: 'shmPub' }>): Promise<object> 
 async function shmSub(cmd: Extract<Command, { op: 'shmSub' }>): Promise<object> {
   const sub = await ShmSubscriber.open(url(cmd.name));
   try {
-    return await timeBatches(() => sub.next(), cmd.warm, cmd.light);
+    return await timeBatches(() => sub.next(), cmd.warm, cmd.touch);
   } finally {
     sub.close();
   }
@@ -79,7 +79,7 @@ async function sockSub(cmd: Extract<Command, { op: 'sockSub' }>): Promise<object
     const r = await timeBatches(async () => {
       const x = await it.next();
       return x.done ? null : x.value;
-    }, cmd.warm);
+    }, cmd.warm, cmd.touch);
     await s.connection.close();
     return r;
   }

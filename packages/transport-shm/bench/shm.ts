@@ -7,13 +7,15 @@
  *
  *   node packages/transport-shm/dist/bench/shm.js [--json PATH] [--quick] [--rounds 5]
  *        [--seconds 0.3] [--sizes 1024,65536,1048576] [--latency 3000 (0: none)] [--cpu-prof DIR]
+ *        [--touch columns|values]
  *   pnpm --filter @quiver/transport-shm bench -- --json shm.json
  *
  * How:
  *  - shm and socket: publisher/producer and subscriber/consumer are two forked peers (peer.ts);
  *    this process only coordinates. shm publishes with ShmPublisher.publish (one encode, body copied
  *    once into the ring); the subscriber decodes each batch where it lies (ShmSubscriber.next) and
- *    touches every value (common.ts touch()). socket: StreamProducer.connect → acceptStreams.
+ *    touches every column (--touch columns, the default: length, null count, first and last value,
+ *    as the socket bench; --touch values reads every value). socket: StreamProducer.connect → acceptStreams.
  *  - worker: this thread publishes into a worker: ring (ShmPublisher.overChannel), a worker thread
  *    (worker.ts) subscribes, decodes and touches as above.
  *  - postMessage: each batch as a whole IPC stream (schema, batch, end) in a fresh ArrayBuffer
@@ -40,7 +42,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { environment, formatDuration, formatNumber, formatRatio, markdownTable, writeJson } from '@quiver/core/bench/harness';
 import { createWorkerChannel, ShmPublisher } from '../src/index.js';
-import { data, now, ringSize, touch, type Command, type Consumed, type Reply } from './common.js';
+import { data, now, ringSize, toucher, type TouchMode, type Command, type Consumed, type Reply } from './common.js';
 import type { WorkerCommand, WorkerReply } from './worker.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -148,13 +150,16 @@ interface Ctx {
   seq: number;
 }
 
+/** What consumers read of each batch (--touch; see core's bench data touch / touchColumns). */
+let touchMode: TouchMode = 'columns';
+
 const label = (c: Cell) => `${c.rows} rows ${c.impl}`;
 const sleep1 = () => new Promise((r) => setTimeout(r, 1));
 
 function check(cell: Cell, r: Consumed, total: number): void {
   if (r.batches !== total || r.rows !== total * cell.rows) throw new Error(`${label(cell)}: expected ${total} batches of ${cell.rows} rows, got ${JSON.stringify(r)}`);
   if (cell.impl === 'loan') return; // bodies are not written: only the counts mean something
-  const want = total * touch(data(cell.rows).batch);
+  const want = total * toucher(touchMode)(data(cell.rows).batch);
   if (Math.abs(r.checksum - want) > 1e-9 * Math.abs(want)) throw new Error(`${label(cell)}: checksum ${r.checksum}, expected ${want}`);
 }
 
@@ -169,11 +174,11 @@ async function runOnce(ctx: Ctx, cell: Cell, warm: number, count: number): Promi
       const name = `quiver-bench-${process.pid}-${++ctx.seq}`;
       const p = ctx.a.request<object>({ op: 'shmPub', name, rows: cell.rows, total, loan: cell.impl === 'loan' });
       await p.ready;
-      [r] = await Promise.all([ctx.b.call<Consumed>({ op: 'shmSub', name, warm, light: cell.impl === 'loan' }), p.done]);
+      [r] = await Promise.all([ctx.b.call<Consumed>({ op: 'shmSub', name, warm, touch: cell.impl === 'loan' ? 'columns' : touchMode }), p.done]);
       break;
     }
     case 'socket': {
-      const c = ctx.b.request<Consumed>({ op: 'sockSub', path: join(ctx.dir, `s${++ctx.seq}.sock`), warm });
+      const c = ctx.b.request<Consumed>({ op: 'sockSub', path: join(ctx.dir, `s${++ctx.seq}.sock`), warm, touch: touchMode });
       const url = await c.ready;
       [r] = await Promise.all([c.done, ctx.a.call({ op: 'sockPub', url, rows: cell.rows, total })]);
       break;
@@ -181,7 +186,7 @@ async function runOnce(ctx: Ctx, cell: Cell, warm: number, count: number): Promi
     case 'worker': {
       const ch = createWorkerChannel({ size: ringSize(d.message.byteLength) });
       const pub = await ShmPublisher.overChannel(ch);
-      const res = ctx.host.run({ op: 'ring', sab: ch.sab, warm, light: false });
+      const res = ctx.host.run({ op: 'ring', sab: ch.sab, warm, touch: touchMode });
       while (pub.subscribers().length === 0) await sleep1();
       for (let i = 0; i < total; i++) await pub.publish(d.batch);
       await pub.close();
@@ -189,7 +194,7 @@ async function runOnce(ctx: Ctx, cell: Cell, warm: number, count: number): Promi
       break;
     }
     case 'postMessage': {
-      const res = ctx.host.run({ op: 'pm', warm, total });
+      const res = ctx.host.run({ op: 'pm', warm, total, touch: touchMode });
       let inflight = 0;
       let wake: (() => void) | null = null;
       ctx.host.onAck = () => {
@@ -279,8 +284,11 @@ async function main(): Promise<void> {
       sizes: { type: 'string', default: '1024,65536,1048576' },
       latency: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      touch: { type: 'string', default: 'columns' },
     },
   });
+  if (values.touch !== 'columns' && values.touch !== 'values') throw new Error('--touch is columns or values');
+  touchMode = values.touch;
   const quick = values.quick!;
   const opts = {
     rounds: Number(values.rounds ?? (quick ? 2 : 5)),

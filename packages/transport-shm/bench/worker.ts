@@ -4,14 +4,15 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { readStreamTable } from '@quiver/core';
+import type * as A from 'apache-arrow';
 import { ShmSubscriber } from '../src/index.js';
-import { now, timeBatches, touch, type Consumed } from './common.js';
+import { now, timeBatches, toucher, type Consumed, type TouchMode } from './common.js';
 
-export type WorkerCommand = { op: 'ring'; sab: SharedArrayBuffer; warm: number; light: boolean } | { op: 'pm'; warm: number; total: number };
+export type WorkerCommand = { op: 'ring'; sab: SharedArrayBuffer; warm: number; touch: TouchMode } | { op: 'pm'; warm: number; total: number; touch: TouchMode };
 export type WorkerReply = { done: Consumed } | { error: string } | 'ack';
 
 const port = parentPort!;
-let pm: { warm: number; total: number; n: number; rows: number; checksum: number; t0: number } | null = null;
+let pm: { warm: number; total: number; n: number; rows: number; checksum: number; t0: number; touch: (b: A.RecordBatch) => number } | null = null;
 
 port.on('message', (msg: WorkerCommand | ArrayBuffer) => {
   if (msg instanceof ArrayBuffer) {
@@ -22,7 +23,7 @@ port.on('message', (msg: WorkerCommand | ArrayBuffer) => {
     ShmSubscriber.overChannel(msg.sab)
       .then(async (sub) => {
         try {
-          return await timeBatches(() => sub.next(), msg.warm, msg.light);
+          return await timeBatches(() => sub.next(), msg.warm, msg.touch);
         } finally {
           sub.close();
         }
@@ -32,7 +33,7 @@ port.on('message', (msg: WorkerCommand | ArrayBuffer) => {
         (e: unknown) => port.postMessage({ error: String((e as Error).stack ?? e) } satisfies WorkerReply),
       );
   } else {
-    pm = { warm: msg.warm, total: msg.total, n: 0, rows: 0, checksum: 0, t0: now() };
+    pm = { warm: msg.warm, total: msg.total, n: 0, rows: 0, checksum: 0, t0: now(), touch: toucher(msg.touch) };
   }
 });
 
@@ -43,7 +44,7 @@ function onBytes(buf: ArrayBuffer): Promise<void> {
     const s = pm!;
     const table = await readStreamTable(new Uint8Array(buf));
     for (const b of table.batches) {
-      s.checksum += touch(b);
+      s.checksum += s.touch(b);
       s.rows += b.numRows;
     }
     port.postMessage('ack' satisfies WorkerReply);
