@@ -473,6 +473,34 @@ Napi::Value SettledPromise(napi_env env, const char* result) {
   return Napi::Value(env, promise);
 }
 
+// futexSpin(buffer, byteOffset, expected, maxMicros): boolean. Synchronous: re-reads the word,
+// with a CPU pause between reads, until it is not `expected` (true) or `maxMicros` have passed
+// (false). For a caller that wants to spin before announcing that it sleeps (so that a waker
+// need not make a system call for a waiter that is only spinning).
+Napi::Value FutexSpin(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  uint32_t* word = nullptr;
+  if (!ResolveWord(info, "futexSpin", &word)) return Napi::Value();
+  int64_t expected64 = 0;
+  if (!ArgInteger(info, 2, "futexSpin", "expected", -2147483648.0, 4294967295.0, &expected64)) return Napi::Value();
+  int64_t micros = 0;
+  if (!ArgInteger(info, 3, "futexSpin", "maxMicros", 0, 1000000, &micros)) return Napi::Value();
+  const uint32_t expected = static_cast<uint32_t>(expected64);
+  if (LoadWord(word) != expected) return Napi::Boolean::New(env, true);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  const int64_t limit = micros * 1000;
+  for (uint32_t i = 1;; i++) {
+    CpuRelax();
+    if (LoadWord(word) != expected) return Napi::Boolean::New(env, true);
+    if ((i & 15) == 0) {
+      struct timespec t;
+      clock_gettime(CLOCK_MONOTONIC, &t);
+      if ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) >= limit) return Napi::Boolean::New(env, false);
+    }
+  }
+}
+
 // futexWaitAsync(buffer, byteOffset, expected, timeoutMs, spin?): Promise<'ok'|'not-equal'|'timed-out'>
 Napi::Value FutexWaitAsync(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
@@ -576,7 +604,8 @@ bool InitFutex(Napi::Env env, Napi::Object exports) {
     ThrowNapiFailure(env, "napi_set_instance_data", s);
     return false;
   }
-  return Export(env, exports, "futexWake", FutexWake) && Export(env, exports, "futexWaitAsync", FutexWaitAsync);
+  return Export(env, exports, "futexWake", FutexWake) && Export(env, exports, "futexWaitAsync", FutexWaitAsync) &&
+         Export(env, exports, "futexSpin", FutexSpin);
 }
 
 }  // namespace quiver

@@ -203,6 +203,16 @@ export interface NativeBinding {
   futexWake(buffer: FutexBuffer, byteOffset: number, count: number): number;
 
   /**
+   * Spins on the calling thread, re-reading the 32-bit word at `byteOffset` with a CPU pause
+   * between reads, until it no longer holds `expected` (returns true) or `maxMicros` microseconds
+   * have passed (returns false). Synchronous: it blocks the thread for at most `maxMicros`. For a
+   * waiter that spins briefly before announcing it sleeps, so that the waking side makes no system
+   * call for a waiter that is only spinning.
+   * @param maxMicros 0 to 1,000,000.
+   */
+  futexSpin(buffer: FutexBuffer, byteOffset: number, expected: number, maxMicros: number): boolean;
+
+  /**
    * Waits until the 32-bit word at `byteOffset` is woken by {@link NativeBinding.futexWake} (from
    * any process), without ever blocking the event loop:
    * 1. If the word is not `expected` now: resolves `'not-equal'`. If `timeoutMs` is 0: `'timed-out'`.

@@ -237,3 +237,28 @@ serial('unmap() during a pending wait detaches at once and munmaps when the wait
   // Waiting on the detached buffer is a RangeError, not a crash.
   t.throws(() => n.futexWaitAsync(a, 64, 0, 10), { code: 'ERR_QUIVER_INVALID_ARGUMENT' } as never);
 });
+
+t0('futexSpin: true at once when the word differs, true when another thread changes it, false after its budget', async (t) => {
+  const n = getNative();
+  const sab = new SharedArrayBuffer(16);
+  const i32 = new Int32Array(sab);
+  Atomics.store(i32, 1, 5);
+  t.true(n.futexSpin(sab, 4, 4, 0));
+  t.false(n.futexSpin(sab, 4, 5, 0));
+  t.false(n.futexSpin(sab, 4, 5, 20));
+  // A worker that changes the word once it sees the spin started: the spin (budget 1 s) sees it.
+  const w = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const a = new Int32Array(workerData);
+     while (Atomics.load(a, 2) === 0) {}
+     Atomics.store(a, 1, 6);`,
+    { eval: true, workerData: sab },
+  );
+  await once(w, 'online');
+  Atomics.store(i32, 2, 1);
+  t.true(n.futexSpin(sab, 4, 5, 1_000_000));
+  t.is(Atomics.load(i32, 1), 6);
+  await once(w, 'exit');
+  t.throws(() => n.futexSpin(sab, 4, 5, 2_000_000), { instanceOf: RangeError, code: 'ERR_QUIVER_INVALID_ARGUMENT' });
+  t.throws(() => n.futexSpin(sab, 3, 5, 1), { instanceOf: RangeError, code: 'ERR_QUIVER_INVALID_ARGUMENT' });
+});

@@ -250,6 +250,9 @@ export class RingReader {
   /** Waits for a publish (in slices; checks the publisher is alive after each empty one). */
   private async sleep(signal: AbortSignal | undefined): Promise<void> {
     const w = this.words;
+    // Spin first, not counted among the sleepers: a publish seen while spinning cost the
+    // publisher no wake-up call.
+    if (this.waiter.spin(H.PUBLISHED, Atomics.load(w, H.PUBLISHED))) return;
     Atomics.add(w, H.SLEEPERS, 1);
     try {
       const published = Atomics.load(w, H.PUBLISHED);
@@ -260,7 +263,7 @@ export class RingReader {
       ) {
         return;
       }
-      const r = await this.waitOr(this.waiter.wait(H.PUBLISHED, published, this.sliceMs), signal);
+      const r = await this.waitOr(this.waiter.wait(H.PUBLISHED, published, this.sliceMs, true), signal);
       if (r === 'timed-out' && !this.publisherAlive()) this.publisherDead = true;
     } finally {
       Atomics.sub(w, H.SLEEPERS, 1);

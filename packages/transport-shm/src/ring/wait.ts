@@ -12,16 +12,47 @@ import type { NativeBinding } from '@quiver/native';
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
 export interface Waiter {
-  /** Resolves when word `index` (an int32 index) may no longer hold `expected`, or after `timeoutMs`. */
-  wait(index: number, expected: number, timeoutMs: number): Promise<WaitResult>;
+  /**
+   * Resolves when word `index` (an int32 index) may no longer hold `expected`, or after
+   * `timeoutMs`. `spun`: the caller just spun ({@link Waiter.spin}), so do not spin again.
+   */
+  wait(index: number, expected: number, timeoutMs: number, spun?: boolean): Promise<WaitResult>;
+  /**
+   * Spins on this thread until word `index` no longer holds `expected` (true) or a budget of a
+   * few microseconds runs out (false). The budget adapts: it doubles (up to
+   * {@link SPIN_MAX_MICROS}) when a spin sees the change and halves (down to
+   * {@link SPIN_MIN_MICROS}) when it does not, so a busy channel is answered in microseconds and
+   * an idle one costs almost nothing. Meant to run before announcing a sleep, so that the waking
+   * side makes no system call for a waiter that is only spinning.
+   */
+  spin(index: number, expected: number): boolean;
   /** Wakes every waiter on word `index`. */
   wake(index: number): void;
 }
 
+/** The most one spin blocks its thread, in microseconds. */
+export const SPIN_MAX_MICROS = 50;
+/** The least an adaptive spin lasts, in microseconds. */
+export const SPIN_MIN_MICROS = 1;
+
+/** An adaptive spin budget (see {@link Waiter.spin}). */
+class SpinBudget {
+  micros = 8;
+  update(caught: boolean): void {
+    this.micros = caught ? Math.min(SPIN_MAX_MICROS, this.micros * 2) : Math.max(SPIN_MIN_MICROS, this.micros >> 1);
+  }
+}
+
 export function futexWaiter(native: NativeBinding, buffer: SharedArrayBuffer): Waiter {
+  const budget = new SpinBudget();
   return {
-    wait: (index, expected, timeoutMs) => native.futexWaitAsync(buffer, index * 4, expected, timeoutMs),
+    wait: (index, expected, timeoutMs, spun) => native.futexWaitAsync(buffer, index * 4, expected, timeoutMs, spun ? 0 : undefined),
     wake: (index) => void native.futexWake(buffer, index * 4, Infinity),
+    spin(index, expected) {
+      const caught = native.futexSpin(buffer, index * 4, expected, budget.micros);
+      budget.update(caught);
+      return caught;
+    },
   };
 }
 
@@ -33,9 +64,25 @@ const SPIN = 64;
 export function atomicsWaiter(buffer: SharedArrayBuffer): Waiter {
   const words = new Int32Array(buffer);
   const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+  const budget = new SpinBudget();
   return {
-    wait(index, expected, timeoutMs) {
-      for (let i = 0; i < SPIN; i++) if (Atomics.load(words, index) !== expected) return Promise.resolve('ok');
+    spin(index, expected) {
+      let caught = Atomics.load(words, index) !== expected;
+      if (!caught) {
+        const until = performance.now() + budget.micros / 1000;
+        for (let i = 1; ; i++) {
+          if (Atomics.load(words, index) !== expected) {
+            caught = true;
+            break;
+          }
+          if ((i & 63) === 0 && performance.now() >= until) break;
+        }
+      }
+      budget.update(caught);
+      return caught;
+    },
+    wait(index, expected, timeoutMs, spun) {
+      if (!spun) for (let i = 0; i < SPIN; i++) if (Atomics.load(words, index) !== expected) return Promise.resolve('ok');
       const r = waitAsync(words, index, expected, timeoutMs);
       if (!r.async) return Promise.resolve(r.value);
       // A pending Atomics.waitAsync does not keep Node's event loop alive (a worker waiting for

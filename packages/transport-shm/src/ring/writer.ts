@@ -158,8 +158,42 @@ export class RingWriter {
     return loan;
   }
 
+  /**
+   * Publishes one message given as a gather list if there is room for it now, without waiting
+   * or yielding: true when it was written. False (nothing written) when {@link write} must do it
+   * instead: the ring is full, a loan is outstanding, the publisher ended, the record is too
+   * large, or {@link RingWriterOptions.maxSyncRecords} records went in a row (time to let the event
+   * loop run). The synchronous path of {@link write}, which costs no promise per message.
+   */
+  tryWrite(meta: RecordMeta, buffers: readonly Uint8Array[]): boolean {
+    if (this.ended || this.current !== null || this.sync + 1 >= this.maxSync) return false;
+    let n = 0;
+    for (const b of buffers) n += b.byteLength;
+    const size = recordBytes(n);
+    if (size > this.ring.maxRecord) return false;
+    const start = this.tryReserve(size);
+    if (start < 0) return false;
+    this.sync++;
+    const at = this.ring.sizes.dataOffset + (start & this.ring.mask) + RECORD_HEADER;
+    const loan = new Loan(this, start, new Uint8Array(this.ring.buffer, at, n));
+    this.current = loan;
+    let o = 0;
+    for (const b of buffers) {
+      loan.bytes.set(b, o);
+      o += b.byteLength;
+    }
+    try {
+      loan.commit(meta);
+    } catch (e) {
+      loan.abort();
+      throw e;
+    }
+    return true;
+  }
+
   /** Publishes one message given as a gather list (copied once, straight into the slot). */
   async write(meta: RecordMeta, buffers: readonly Uint8Array[], signal?: AbortSignal): Promise<void> {
+    if (!signal?.aborted && this.tryWrite(meta, buffers)) return;
     let n = 0;
     for (const b of buffers) n += b.byteLength;
     const loan = await this.loan(n, signal);
