@@ -108,6 +108,28 @@ export function docOf(node: ts.Node): Doc {
 
 const hasTag = (d: Doc, name: string): boolean => d.tags.some((t) => t.name === name);
 
+/**
+ * A member's own JSDoc or, when it has none, what it inherits: the compiler's documentation of
+ * the member's symbol includes the doc of the member it implements or overrides (a
+ * `SocketConnection.send` is documented by `Connection.send`).
+ */
+function memberDoc(m: ts.Node, checker: ts.TypeChecker): Doc {
+  const own = docOf(m);
+  const name = (m as { name?: ts.Node }).name;
+  if (own.text || own.tags.length > 0 || !name) return own;
+  // A computed name (`[Symbol.asyncDispose]`) has no symbol at its location; its node does.
+  const sym = checker.getSymbolAtLocation(name) ?? (m as unknown as { symbol?: ts.Symbol }).symbol;
+  if (!sym) return own;
+  const text = ts.displayPartsToString(sym.getDocumentationComment(checker)).trim();
+  const tags = sym.getJsDocTags(checker).map((t) => {
+    const parts = t.text ?? [];
+    const subject = t.name === 'param' ? parts.find((p) => p.kind === 'parameterName')?.text : undefined;
+    const body = ts.displayPartsToString(parts.filter((p) => p.kind !== 'parameterName')).trim();
+    return { name: t.name, ...(subject ? { subject } : {}), text: body };
+  });
+  return { text, tags };
+}
+
 function isHidden(node: ts.Node): boolean {
   const mods = ts.canHaveModifiers(node) ? (ts.getModifiers(node) ?? []) : [];
   if (mods.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword || m.kind === ts.SyntaxKind.ProtectedKeyword)) return true;
@@ -123,16 +145,16 @@ function memberName(m: ts.ClassElement | ts.TypeElement, sf: ts.SourceFile): str
   return m.name ? m.name.getText(sf) : '?';
 }
 
-function memberOf(m: ts.ClassElement | ts.TypeElement, sf: ts.SourceFile): MemberModel {
+function memberOf(m: ts.ClassElement | ts.TypeElement, sf: ts.SourceFile, checker: ts.TypeChecker): MemberModel {
   const optional = !!(m as { questionToken?: ts.Node }).questionToken;
   const typeNode = ts.isPropertySignature(m) || ts.isPropertyDeclaration(m) ? m.type : ts.isGetAccessorDeclaration(m) ? m.type : undefined;
-  const out: MemberModel = { name: memberName(m, sf), signature: oneLine(print(m, sf)), optional, doc: docOf(m) };
+  const out: MemberModel = { name: memberName(m, sf), signature: oneLine(print(m, sf)), optional, doc: memberDoc(m, checker) };
   if (typeNode) out.type = oneLine(print(typeNode, sf));
   return out;
 }
 
 /** Public members, in declaration order; a getter and its setter count once (the getter). */
-function membersOf(list: ts.NodeArray<ts.ClassElement | ts.TypeElement>, sf: ts.SourceFile): MemberModel[] {
+function membersOf(list: ts.NodeArray<ts.ClassElement | ts.TypeElement>, sf: ts.SourceFile, checker: ts.TypeChecker): MemberModel[] {
   const out: MemberModel[] = [];
   const seenAccessors = new Set<string>();
   for (const m of list) {
@@ -154,11 +176,11 @@ function membersOf(list: ts.NodeArray<ts.ClassElement | ts.TypeElement>, sf: ts.
         signature: `${mods ? `${mods} ` : ''}${setter ? '' : 'readonly '}${key}: ${type}`,
         type,
         optional: false,
-        doc: docOf(getter ?? m),
+        doc: memberDoc(getter ?? m, checker),
       });
       continue;
     }
-    out.push(memberOf(m, sf));
+    out.push(memberOf(m, sf, checker));
   }
   return out;
 }
@@ -175,15 +197,37 @@ function bare(code: string): string {
   return code.replace(/^(export\s+)?(default\s+)?(declare\s+)?/, '');
 }
 
-function declarationOf(node: ts.Declaration, sf: ts.SourceFile): DeclarationModel | null {
+/**
+ * Members an interface inherits from bases that no entry point exports (`FramerOptions extends
+ * SchemaLimits`): a reader could not look those up, so they are listed with the interface.
+ */
+function hiddenBaseMembers(node: ts.InterfaceDeclaration, checker: ts.TypeChecker, exported: ReadonlySet<string>, program: ts.Program): MemberModel[] {
+  const out: MemberModel[] = [];
+  for (const clause of node.heritageClauses ?? []) {
+    for (const t of clause.types) {
+      let sym = checker.getSymbolAtLocation(t.expression);
+      if (sym && sym.flags & ts.SymbolFlags.Alias) sym = checker.getAliasedSymbol(sym);
+      if (!sym || exported.has(sym.name)) continue;
+      for (const d of sym.declarations ?? []) {
+        // Only our own hidden bases: lib and dependency types (AsyncIterable...) are well known.
+        if (!ts.isInterfaceDeclaration(d) || d.getSourceFile().fileName.includes('/node_modules/') || program.isSourceFileDefaultLibrary(d.getSourceFile())) continue;
+        out.push(...membersOf(d.members, d.getSourceFile(), checker), ...hiddenBaseMembers(d, checker, exported, program));
+      }
+    }
+  }
+  return out;
+}
+
+function declarationOf(node: ts.Declaration, sf: ts.SourceFile, checker: ts.TypeChecker, exported: ReadonlySet<string>, program: ts.Program): DeclarationModel | null {
   if (ts.isFunctionDeclaration(node)) {
     return { kind: 'function', code: bare(print(node, sf)), doc: docOf(node), members: [] };
   }
   if (ts.isClassDeclaration(node)) {
-    return { kind: 'class', code: head(node, 'class', sf), doc: docOf(node), members: membersOf(node.members, sf) };
+    return { kind: 'class', code: head(node, 'class', sf), doc: docOf(node), members: membersOf(node.members, sf, checker) };
   }
   if (ts.isInterfaceDeclaration(node)) {
-    return { kind: 'interface', code: head(node, 'interface', sf), doc: docOf(node), members: membersOf(node.members, sf) };
+    const members = [...membersOf(node.members, sf, checker), ...hiddenBaseMembers(node, checker, exported, program)];
+    return { kind: 'interface', code: head(node, 'interface', sf), doc: docOf(node), members };
   }
   if (ts.isTypeAliasDeclaration(node)) {
     return { kind: 'type', code: bare(print(node, sf)), doc: docOf(node), members: [] };
@@ -191,7 +235,7 @@ function declarationOf(node: ts.Declaration, sf: ts.SourceFile): DeclarationMode
   if (ts.isVariableDeclaration(node)) {
     const list = node.parent;
     const keyword = ts.isVariableDeclarationList(list) && list.flags & ts.NodeFlags.Const ? 'const' : 'let';
-    const members = node.type && ts.isTypeLiteralNode(node.type) ? membersOf(node.type.members, sf) : [];
+    const members = node.type && ts.isTypeLiteralNode(node.type) ? membersOf(node.type.members, sf, checker) : [];
     // An object type with documented members is shown as a table, not as one long line.
     const type = members.length > 0 ? '{ ... }' : node.type ? oneLine(print(node.type, sf)) : undefined;
     const init = !node.type && node.initializer ? ` = ${print(node.initializer, sf)}` : '';
@@ -288,6 +332,13 @@ export function extract(packages: readonly PackageInput[]): Map<string, EntryMod
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
   });
   const checker = program.getTypeChecker();
+  // Every name some entry point exports: a base type outside this set has its members inlined.
+  const exportedNames = new Set<string>();
+  for (const f of files) {
+    const sf = program.getSourceFile(f);
+    const sym = sf && checker.getSymbolAtLocation(sf);
+    for (const x of sym ? checker.getExportsOfModule(sym) : []) exportedNames.add(x.name);
+  }
   const out = new Map<string, EntryModel[]>();
   for (const pkg of packages) {
     const entries: EntryModel[] = [];
@@ -311,7 +362,7 @@ export function extract(packages: readonly PackageInput[]): Map<string, EntryMod
         if (owner && owner !== pkg) model.reexportOf = owner.name;
         else {
           for (const d of decls) {
-            const m = declarationOf(d, d.getSourceFile());
+            const m = declarationOf(d, d.getSourceFile(), checker, exportedNames, program);
             if (m) model.declarations.push(m);
           }
         }

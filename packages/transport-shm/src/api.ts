@@ -36,6 +36,12 @@ export function metaOfEncoded(m: EncodedMessage): RecordMeta {
   }
 }
 
+/**
+ * Publishes record batches into a ring (`shm://name` or a worker channel) without the
+ * Connection layer: each message is encoded straight into its slot (or built in place through
+ * {@link ShmPublisher.loan}). Calls run one after another. Subscribers get the schema and current
+ * dictionaries when they join, then every batch published after.
+ */
 export class ShmPublisher {
   #encoder: RecordBatchEncoder | null = null;
   #chain: Promise<void> = Promise.resolve();
@@ -46,7 +52,11 @@ export class ShmPublisher {
     private readonly encoderOptions: EncoderOptions,
   ) {}
 
-  /** Creates the segment `shm://name` and publishes into it. */
+  /**
+   * Creates the segment `shm://name` (mode 0600 by default; a stale segment of a dead publisher
+   * is replaced) and publishes into it. ERR_QUIVER_ADDRESS_IN_USE if a live publisher has it;
+   * ERR_QUIVER_NATIVE_UNAVAILABLE without the addon.
+   */
   static async create(url: string, opts: ShmOptions & EncoderOptions = {}): Promise<ShmPublisher> {
     return new ShmPublisher(await listenShm(url, opts), opts);
   }
@@ -59,6 +69,7 @@ export class ShmPublisher {
     return new ShmPublisher(await t.listen(new URL(ch.url), { maxSyncRecords: opts.maxSyncRecords }), opts);
   }
 
+  /** `shm://name` or `worker://<id>`. */
   get url(): string {
     return this.listener.url;
   }
@@ -73,6 +84,7 @@ export class ShmPublisher {
     return this.listener.buffer;
   }
 
+  /** The ring writer underneath. */
   get writer(): RingWriter {
     return this.listener.connection.writer;
   }
@@ -94,7 +106,9 @@ export class ShmPublisher {
   /**
    * Publishes a batch, or every batch of a table: schema first (once), then changed
    * dictionaries, then the batch, each copied once into its slot. Resolves when they are in the
-   * ring (waiting for room as the subscribers' policies say).
+   * ring (waiting for room as the subscribers' policies say), not when anyone has read them.
+   * ERR_QUIVER_CLOSED after close; ERR_QUIVER_MESSAGE_TOO_LARGE for a message over half the
+   * ring; ERR_QUIVER_ABORTED when `signal` aborts the wait.
    */
   publish(data: A.RecordBatch | A.Table, opts: { signal?: AbortSignal } = {}): Promise<void> {
     return this.#serial(async () => {
@@ -143,6 +157,7 @@ export class ShmPublisher {
     }
   }
 
+  /** {@link ShmPublisher.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -150,12 +165,19 @@ export class ShmPublisher {
 
 /** A hold on a batch's record: the batch stays valid until this is released. */
 export interface BatchHold extends Disposable {
+  /** Releases the record (the batch must not be used afterwards). Idempotent; `[Symbol.dispose]` does the same. */
   release(): void;
 }
 
 /** Subscriber options, and the decoder's limits (core's BodyReadOptions and schema limits). */
 export interface ShmSubscriberOptions extends SubscriberOptions, BodyReadOptions, Omit<FramerOptions, 'maxMessageBytes'> {}
 
+/**
+ * Reads record batches from a ring where they lie: each batch's buffers are views of the shared
+ * memory, valid until the next call to `next` (or the next loop iteration) unless held with
+ * {@link ShmSubscriber.hold}. The subscriber joins when it is opened: it gets the schema and
+ * current dictionaries, then every batch published after.
+ */
 export class ShmSubscriber implements AsyncIterable<A.RecordBatch> {
   #decoder: BatchDecoder | null = null;
   #current: RingRecord | null = null;
@@ -169,7 +191,11 @@ export class ShmSubscriber implements AsyncIterable<A.RecordBatch> {
     private readonly opts: ShmSubscriberOptions,
   ) {}
 
-  /** Joins the segment `shm://name` as a subscriber. */
+  /**
+   * Joins the segment `shm://name` as a subscriber. ERR_QUIVER_CONNECTION_FAILED when there is no
+   * such segment; ERR_QUIVER_SHM_FULL when every slot is taken; ERR_QUIVER_SHM_NOT_READY,
+   * ERR_QUIVER_SHM_VERSION for a segment being created or of another layout version.
+   */
   static async open(url: string, opts: ShmSubscriberOptions = {}): Promise<ShmSubscriber> {
     return new ShmSubscriber((await connectShm(url, opts)).reader, opts);
   }
@@ -259,6 +285,7 @@ export class ShmSubscriber implements AsyncIterable<A.RecordBatch> {
     return { release: () => rec.release(), [Symbol.dispose]: () => rec.release() };
   }
 
+  /** The batches until the end of stream, each valid until the next; closes the subscriber when the loop ends. */
   async *[Symbol.asyncIterator](): AsyncIterator<A.RecordBatch> {
     try {
       for (let b = await this.next(); b !== null; b = await this.next()) yield b;
@@ -274,6 +301,7 @@ export class ShmSubscriber implements AsyncIterable<A.RecordBatch> {
     this.#resolveClosed();
   }
 
+  /** {@link ShmSubscriber.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

@@ -31,6 +31,11 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  */
 const COALESCE_BYTES = 16 * 1024;
 
+/**
+ * The Connection of both socket transports: sends are gather writes that resolve when the bytes
+ * reached the kernel (or `highWaterMark` allows), receiving pauses the socket when nobody pulls,
+ * chunks are Node's read buffers uncopied. See the module documentation and the README.
+ */
 export class SocketConnection implements Connection {
   readonly url: string;
   readonly peer: PeerInfo;
@@ -53,6 +58,7 @@ export class SocketConnection implements Connection {
   #readEnded = false;
   #waiters: Array<() => void> = [];
 
+  /** @internal Made by the transports from a connected socket. */
   constructor(socket: Socket, url: string, peer: PeerInfo, highWaterMark: number) {
     this.#socket = socket;
     this.url = url;
@@ -211,10 +217,16 @@ export class SocketConnection implements Connection {
     return this.#closePromise;
   }
 
+  /** `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
+  /**
+   * The received bytes as Node read them (views of Node's buffers, not copied; respect
+   * `byteOffset`). Ends at the peer's end; throws the connection's error. A `break` stops taking
+   * chunks (reading pauses) but does not close the connection.
+   */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     // `return()` (a `break` in for-await) stops taking chunks; the connection stays open and
     // reading stays paused until someone iterates again or closes it.

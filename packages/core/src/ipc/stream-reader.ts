@@ -10,6 +10,7 @@ import { BatchDecoder } from './decoder.js';
 import { MessageFramer, type FramerOptions, type RawMessage } from './framing.js';
 import type { ByteSource } from '../io/sources.js';
 
+/** Options of the stream readers: limits, codecs, and whether to release the source at the end. */
 export interface StreamReaderOptions extends FramerOptions, BodyReadOptions {
   /**
    * Release the source when this stream ends (at its end-of-stream marker, or on an error) by
@@ -178,6 +179,11 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
     return null;
   }
 
+  /**
+   * The remaining batches, one at a time. A batch's buffers are views of the bytes the source
+   * gave (copied only when a message straddled chunks or was misaligned); over a shared-memory
+   * ring they are valid only until the next batch is asked for (see @quiver/transport-shm).
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<A.RecordBatch> {
     for (let b = await this.next(); b !== null; b = await this.next()) yield b;
   }
