@@ -6,6 +6,7 @@
  * Lifetimes: a batch from {@link ShmSubscriber.next} is a set of views into the shared memory.
  * It is valid until the next call to `next` (or the end of that loop iteration), unless
  * {@link ShmSubscriber.hold} was called for it: then until the hold is released (disposed).
+ * Closing the subscriber (which its loop does when it ends) invalidates every batch, held or not.
  * The publisher never overwrites a held record; a subscriber that holds records for long holds
  * up a publisher that has come round the ring to them, whatever the policy.
  */
@@ -276,7 +277,8 @@ export class ShmSubscriber implements AsyncIterable<A.RecordBatch> {
 
   /**
    * Keeps the batch last returned by `next` valid past the next call, until the hold is
-   * released (`using hold = sub.hold()`, or `hold.release()`).
+   * released (`using hold = sub.hold()`, or `hold.release()`) or the subscriber closes.
+   * ERR_QUIVER_INVALID_ARGUMENT when there is no current batch.
    */
   hold(): BatchHold {
     const rec = this.#current;
@@ -294,7 +296,11 @@ export class ShmSubscriber implements AsyncIterable<A.RecordBatch> {
     }
   }
 
-  /** Leaves the ring. Batches not held become invalid. Idempotent. */
+  /**
+   * Leaves the ring: every batch it handed out becomes invalid, held ones included (its slot is
+   * freed, so the publisher no longer waits for them). The async iterator calls this when its loop
+   * ends. Idempotent.
+   */
   close(): void {
     this.#current = null;
     this.reader.close();
