@@ -327,6 +327,9 @@ export function extract(packages: readonly PackageInput[]): Map<string, EntryMod
     noEmit: true,
     skipLibCheck: true,
     types: [],
+    // Nothing is type-checked, so the standard library's declarations are not needed (without
+    // them a run needs about a sixth less CPU); lib types such as AsyncIterable stay unresolved.
+    noLib: true,
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
