@@ -14,6 +14,7 @@ export const ROW_FORMATS: readonly RowFormat[] = ['table', 'ndjson', 'csv'];
 
 /** A column as the writers see it. */
 export interface Column {
+  /** The column's name (the row key). */
   name: string;
   /** Numbers are right-aligned in a table. */
   numeric: boolean;
@@ -23,7 +24,9 @@ export type Row = Record<string, unknown>;
 
 /** Receives rows batch by batch; `end` once after the last. */
 export interface RowWriter {
+  /** Writes some rows (plain values, as core's `toRows` makes them). */
   rows(rows: Row[]): Promise<void>;
+  /** Flushes what is pending (a table's last page). */
   end(): Promise<void>;
 }
 
@@ -169,6 +172,7 @@ export function tableWriter(columns: Column[], out: Sink, width = 120): RowWrite
   };
 }
 
+/** The writer of `quiver cat --format`: NDJSON, RFC 4180 CSV, or a table `width` characters wide. */
 export function rowWriter(format: RowFormat, columns: Column[], out: Sink, width?: number): RowWriter {
   if (format === 'ndjson') return ndjsonWriter(out);
   if (format === 'csv') return csvWriter(columns, out);

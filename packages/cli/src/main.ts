@@ -30,7 +30,9 @@ export { errorLine };
 
 /** The process around a run: streams, terminal facts, and a clock for the progress bar. */
 export interface CliIo {
+  /** Where results go (rows, reports, NDJSON lines). */
   stdout: Writable;
+  /** Where errors, warnings, `listening on` lines and progress bars go. */
   stderr: Writable;
   /** cat prints a table to a terminal, NDJSON otherwise. */
   stdoutIsTTY: boolean;
@@ -49,6 +51,7 @@ export interface CliIo {
   signal?: AbortSignal;
 }
 
+/** The text of `quiver --help`. */
 export const USAGE = `Usage: quiver <command> [options]
 
 Commands:
@@ -95,6 +98,7 @@ stderr), 2 bad usage, 130/143 a finite network job (send, pub without --loop,
 
 /** A command line that does not follow USAGE. */
 export class UsageError extends Error {
+  /** Always `'UsageError'`. */
   override name = 'UsageError';
 }
 

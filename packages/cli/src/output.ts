@@ -7,6 +7,7 @@
 import type { Writable } from 'node:stream';
 import { ErrorCode, QuiverError } from '@quiver/core';
 
+/** A Writable for text, with backpressure, that goes quiet when its reader goes away (see the module). */
 export class TextOutput {
   /** True once the destination is gone (the reader closed it, or it failed). */
   closed = false;
@@ -14,6 +15,7 @@ export class TextOutput {
   error: Error | undefined;
   private wake: (() => void) | undefined;
 
+  /** Watches `w` for errors and its close. */
   constructor(private readonly w: Writable) {
     const stop = (err?: Error) => {
       this.closed = true;

@@ -7,9 +7,11 @@
 
 /** Where the bar is drawn: anything with `write(string)` (a TTY stream in practice). */
 export interface ProgressStream {
+  /** Writes text as is (carriage returns and all). */
   write(text: string): unknown;
 }
 
+/** Options of a {@link ProgressBar}. */
 export interface ProgressOptions {
   /** The terminal stream, normally `process.stderr`. */
   stream: ProgressStream;
@@ -29,6 +31,7 @@ export interface ProgressOptions {
 
 /** One state of a job, as drawn. */
 export interface ProgressState {
+  /** Word before the bar. */
   label: string;
   /** Bytes in so far. */
   done: number;
@@ -75,6 +78,7 @@ export class ProgressBar {
   private finished = false;
   private state: ProgressState;
 
+  /** A bar that draws nothing until `delayMs` has passed. */
   constructor(private readonly opts: ProgressOptions) {
     this.now = opts.now ?? (() => performance.now());
     this.started = this.now();

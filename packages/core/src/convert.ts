@@ -17,22 +17,32 @@ import { readMessages } from './ipc/stream-reader.js';
 import type { ByteSink } from './io/sinks.js';
 import type { CodecRegistry } from './compression/registry.js';
 
+/** What {@link convert} writes: an IPC stream, an IPC file, or Feather V2 (an IPC file, LZ4 by default). */
 export type OutputFormat = 'stream' | 'file' | 'feather';
 
+/** Options of {@link convert}. */
 export interface ConvertOptions {
+  /** The output form. */
   format: OutputFormat;
   /** @default 'lz4' for feather, 'none' otherwise */
   compression?: CompressionCodec | 'none';
+  /** Codec level (zstd). @default the codec's default */
   level?: number;
+  /** Where codecs come from (to read and to write). @default CodecRegistry.default */
   codecs?: CodecRegistry;
   /** Called after each message with the messages written so far. */
   onProgress?: (p: { messages: number; bytesIn: number; bytesOut: number }) => void;
 }
 
+/** What {@link convert} did. */
 export interface ConvertResult {
+  /** The form detected in the input. */
   inputFormat: 'stream' | 'file';
+  /** Record batches written. */
   recordBatches: number;
+  /** Rows over all record batches. */
   rows: number;
+  /** Bytes written to the sink. */
   bytesWritten: number;
 }
 

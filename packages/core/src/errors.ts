@@ -13,7 +13,7 @@ export const ErrorCode = {
   FORMAT_MISMATCH: 'ERR_QUIVER_FORMAT_MISMATCH',
   /** An Arrow type that apache-arrow (the JS data model) cannot represent. */
   UNSUPPORTED_TYPE: 'ERR_QUIVER_UNSUPPORTED_TYPE',
-  /** A valid Arrow feature Quiver does not implement (big-endian data, tensors, old metadata). */
+  /** A valid Arrow feature Quiver does not implement (tensor messages, metadata before V4, non-buffer body compression). */
   UNSUPPORTED: 'ERR_QUIVER_UNSUPPORTED',
   /** No codec is registered or loadable for a compression the data uses or the caller asked for. */
   CODEC_UNAVAILABLE: 'ERR_QUIVER_CODEC_UNAVAILABLE',
@@ -35,7 +35,7 @@ export const ErrorCode = {
   ABORTED: 'ERR_QUIVER_ABORTED',
   /** The operating system refused a read, write or open; `cause` holds its error. */
   IO: 'ERR_QUIVER_IO',
-  /** A send that was asked not to wait found the transport full. */
+  /** A send that was asked not to wait found the transport full. Reserved: no transport raises it yet. */
   BUSY: 'ERR_QUIVER_BUSY',
   /** The address is held by a live listener (a Unix socket file answers, a port is bound). */
   ADDRESS_IN_USE: 'ERR_QUIVER_ADDRESS_IN_USE',
@@ -53,9 +53,11 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Base class of every error Quiver throws. */
 export class QuiverError extends Error {
+  /** The class name (`'QuiverError'`, or the subclass's). */
   override name = 'QuiverError';
   /** Stable identifier of the failure, e.g. `ERR_QUIVER_INVALID_IPC`. */
   readonly code: ErrorCode;
+  /** `options.cause` is the underlying error (an errno error, a codec's exception...). */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -65,7 +67,9 @@ export class QuiverError extends Error {
 /** Input that is not valid Arrow IPC. `incomplete` is true when it merely ended too early. */
 export class InvalidDataError extends QuiverError {
   override name = 'InvalidDataError';
+  /** True when the input merely ended too early (code ERR_QUIVER_TRUNCATED): more bytes might have made it valid. */
   readonly incomplete: boolean;
+  /** Code ERR_QUIVER_TRUNCATED with `incomplete: true`, else ERR_QUIVER_INVALID_IPC. */
   constructor(message: string, options?: { cause?: unknown; incomplete?: boolean }) {
     super(options?.incomplete ? ErrorCode.TRUNCATED : ErrorCode.INVALID_IPC, message, options);
     this.incomplete = options?.incomplete ?? false;
@@ -79,7 +83,9 @@ export type IpcFormat = 'stream' | 'file';
 export class FormatMismatchError extends QuiverError {
   override name = 'FormatMismatchError';
   constructor(
+    /** The form the caller asked to read. */
     readonly expected: IpcFormat,
+    /** The form the bytes actually have. */
     readonly detected: IpcFormat,
   ) {
     super(
@@ -94,7 +100,11 @@ export class FormatMismatchError extends QuiverError {
 /** A type the JS data model (apache-arrow) cannot hold. The bytes can still be converted. */
 export class UnsupportedTypeError extends QuiverError {
   override name = 'UnsupportedTypeError';
-  constructor(readonly typeName: string, context?: string) {
+  constructor(
+    /** The type, in pyarrow's spelling (`list_view<item: int32>`). */
+    readonly typeName: string,
+    context?: string,
+  ) {
     super(
       ErrorCode.UNSUPPORTED_TYPE,
       `Arrow type ${typeName}${context ? ` (${context})` : ''} cannot be decoded to apache-arrow objects; ` +
@@ -103,17 +113,17 @@ export class UnsupportedTypeError extends QuiverError {
   }
 }
 
-/** Shorthand used throughout the codec for malformed input. */
+/** ERR_QUIVER_INVALID_IPC for malformed input: the shorthand the codec uses (and transports may too). */
 export function invalid(message: string, cause?: unknown): InvalidDataError {
   return new InvalidDataError(message, cause === undefined ? undefined : { cause });
 }
 
-/** Shorthand for input that ended too early. */
+/** ERR_QUIVER_TRUNCATED (`incomplete: true`) for input that ended too early. */
 export function truncated(message: string): InvalidDataError {
   return new InvalidDataError(message, { incomplete: true });
 }
 
-/** Shorthand for an argument outside its contract. */
+/** ERR_QUIVER_INVALID_ARGUMENT for an argument outside its contract. */
 export function badArgument(message: string): QuiverError {
   return new QuiverError(ErrorCode.INVALID_ARGUMENT, message);
 }

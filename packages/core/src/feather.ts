@@ -12,8 +12,10 @@ import { openMappedFile } from './io/mmap.js';
 import type { RandomAccessSource } from './io/sources.js';
 import type { CodecRegistry } from './compression/registry.js';
 
+/** Feather's compression names, as pyarrow's `write_feather` spells them. */
 export type FeatherCompression = 'lz4' | 'zstd' | 'uncompressed';
 
+/** Options of {@link writeFeather}. */
 export interface FeatherWriteOptions {
   /** @default 'lz4' (as pyarrow) */
   compression?: FeatherCompression;
@@ -21,6 +23,7 @@ export interface FeatherWriteOptions {
   level?: number;
   /** Most rows per record batch. @default 65536 (as pyarrow) */
   chunkSize?: number;
+  /** Where codecs come from. @default CodecRegistry.default */
   codecs?: CodecRegistry;
 }
 
@@ -39,6 +42,7 @@ export async function writeFeather(source: BatchSource, dest: string | ByteSink,
   });
 }
 
+/** Options of {@link readFeather}. */
 export interface FeatherReadOptions extends FileReaderOptions {
   /** Columns to keep, by name or position. @default all */
   columns?: Array<string | number>;

@@ -16,6 +16,7 @@ import { fileSource, memorySource, type RandomAccessSource } from './io/sources.
 /** Body compression seen across a source's record and dictionary batches. */
 export type InspectCompression = 'none' | CompressionCodec | 'mixed';
 
+/** What {@link inspect} found. */
 export interface InspectResult {
   /** `'file'` when the ARROW1 magic opens the source (Feather V2 included), else `'stream'`. */
   format: 'stream' | 'file';
@@ -36,6 +37,7 @@ export interface InspectResult {
   size: number;
 }
 
+/** Limits applied to the metadata {@link inspect} reads (message size, schema depth and width). */
 export type InspectOptions = FramerOptions;
 
 /** A compression tally: the first codec seen, turned into `'mixed'` on disagreement. */

@@ -4,6 +4,7 @@
  */
 import * as A from 'apache-arrow';
 
+/** Options of {@link toRows} and {@link toColumns}. */
 export interface RowOptions {
   /** How 64-bit integers come out. @default 'bigint' (exact) */
   int64?: 'bigint' | 'number' | 'string';

@@ -6,6 +6,7 @@
  * Lifetimes: a batch from {@link ShmSubscriber.next} is a set of views into the shared memory.
  * It is valid until the next call to `next` (or the end of that loop iteration), unless
  * {@link ShmSubscriber.hold} was called for it: then until the hold is released (disposed).
+ * Closing the subscriber (which its loop does when it ends) invalidates every batch, held or not.
  * The publisher never overwrites a held record; a subscriber that holds records for long holds
  * up a publisher that has come round the ring to them, whatever the policy.
  */
@@ -36,6 +37,12 @@ export function metaOfEncoded(m: EncodedMessage): RecordMeta {
   }
 }
 
+/**
+ * Publishes record batches into a ring (`shm://name` or a worker channel) without the
+ * Connection layer: each message is encoded straight into its slot (or built in place through
+ * {@link ShmPublisher.loan}). Calls run one after another. Subscribers get the schema and current
+ * dictionaries when they join, then every batch published after.
+ */
 export class ShmPublisher {
   #encoder: RecordBatchEncoder | null = null;
   #chain: Promise<void> = Promise.resolve();
@@ -46,7 +53,11 @@ export class ShmPublisher {
     private readonly encoderOptions: EncoderOptions,
   ) {}
 
-  /** Creates the segment `shm://name` and publishes into it. */
+  /**
+   * Creates the segment `shm://name` (mode 0600 by default; a stale segment of a dead publisher
+   * is replaced) and publishes into it. ERR_QUIVER_ADDRESS_IN_USE if a live publisher has it;
+   * ERR_QUIVER_NATIVE_UNAVAILABLE without the addon.
+   */
   static async create(url: string, opts: ShmOptions & EncoderOptions = {}): Promise<ShmPublisher> {
     return new ShmPublisher(await listenShm(url, opts), opts);
   }
@@ -59,6 +70,7 @@ export class ShmPublisher {
     return new ShmPublisher(await t.listen(new URL(ch.url), { maxSyncRecords: opts.maxSyncRecords }), opts);
   }
 
+  /** `shm://name` or `worker://<id>`. */
   get url(): string {
     return this.listener.url;
   }
@@ -73,6 +85,7 @@ export class ShmPublisher {
     return this.listener.buffer;
   }
 
+  /** The ring writer underneath. */
   get writer(): RingWriter {
     return this.listener.connection.writer;
   }
@@ -98,7 +111,9 @@ export class ShmPublisher {
   /**
    * Publishes a batch, or every batch of a table: schema first (once), then changed
    * dictionaries, then the batch, each copied once into its slot. Resolves when they are in the
-   * ring (waiting for room as the subscribers' policies say).
+   * ring (waiting for room as the subscribers' policies say), not when anyone has read them.
+   * ERR_QUIVER_CLOSED after close; ERR_QUIVER_MESSAGE_TOO_LARGE for a message over half the
+   * ring; ERR_QUIVER_ABORTED when `signal` aborts the wait.
    */
   publish(data: A.RecordBatch | A.Table, opts: { signal?: AbortSignal } = {}): Promise<void> {
     // The usual case, synchronously: nothing queued before it and room in the ring for all of it.
@@ -164,6 +179,7 @@ export class ShmPublisher {
     }
   }
 
+  /** {@link ShmPublisher.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -171,12 +187,19 @@ export class ShmPublisher {
 
 /** A hold on a batch's record: the batch stays valid until this is released. */
 export interface BatchHold extends Disposable {
+  /** Releases the record (the batch must not be used afterwards). Idempotent; `[Symbol.dispose]` does the same. */
   release(): void;
 }
 
 /** Subscriber options, and the decoder's limits (core's BodyReadOptions and schema limits). */
 export interface ShmSubscriberOptions extends SubscriberOptions, BodyReadOptions, Omit<FramerOptions, 'maxMessageBytes'> {}
 
+/**
+ * Reads record batches from a ring where they lie: each batch's buffers are views of the shared
+ * memory, valid until the next call to `next` (or the next loop iteration) unless held with
+ * {@link ShmSubscriber.hold}. The subscriber joins when it is opened: it gets the schema and
+ * current dictionaries, then every batch published after.
+ */
 export class ShmSubscriber implements AsyncIterable<A.RecordBatch> {
   #decoder: BatchDecoder | null = null;
   #current: RingRecord | null = null;
@@ -190,7 +213,11 @@ export class ShmSubscriber implements AsyncIterable<A.RecordBatch> {
     private readonly opts: ShmSubscriberOptions,
   ) {}
 
-  /** Joins the segment `shm://name` as a subscriber. */
+  /**
+   * Joins the segment `shm://name` as a subscriber. ERR_QUIVER_CONNECTION_FAILED when there is no
+   * such segment; ERR_QUIVER_SHM_FULL when every slot is taken; ERR_QUIVER_SHM_NOT_READY,
+   * ERR_QUIVER_SHM_VERSION for a segment being created or of another layout version.
+   */
   static async open(url: string, opts: ShmSubscriberOptions = {}): Promise<ShmSubscriber> {
     return new ShmSubscriber((await connectShm(url, opts)).reader, opts);
   }
@@ -271,7 +298,8 @@ export class ShmSubscriber implements AsyncIterable<A.RecordBatch> {
 
   /**
    * Keeps the batch last returned by `next` valid past the next call, until the hold is
-   * released (`using hold = sub.hold()`, or `hold.release()`).
+   * released (`using hold = sub.hold()`, or `hold.release()`) or the subscriber closes.
+   * ERR_QUIVER_INVALID_ARGUMENT when there is no current batch.
    */
   hold(): BatchHold {
     const rec = this.#current;
@@ -280,6 +308,7 @@ export class ShmSubscriber implements AsyncIterable<A.RecordBatch> {
     return { release: () => rec.release(), [Symbol.dispose]: () => rec.release() };
   }
 
+  /** The batches until the end of stream, each valid until the next; closes the subscriber when the loop ends. */
   async *[Symbol.asyncIterator](): AsyncIterator<A.RecordBatch> {
     try {
       for (let b = await this.next(); b !== null; b = await this.next()) yield b;
@@ -288,13 +317,18 @@ export class ShmSubscriber implements AsyncIterable<A.RecordBatch> {
     }
   }
 
-  /** Leaves the ring. Batches not held become invalid. Idempotent. */
+  /**
+   * Leaves the ring: every batch it handed out becomes invalid, held ones included (its slot is
+   * freed, so the publisher no longer waits for them). The async iterator calls this when its loop
+   * ends. Idempotent.
+   */
   close(): void {
     this.#current = null;
     this.reader.close();
     this.#resolveClosed();
   }
 
+  /** {@link ShmSubscriber.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
   }

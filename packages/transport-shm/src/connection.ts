@@ -65,11 +65,18 @@ abstract class RingConnection {
 
   abstract close(): Promise<void>;
 
+  /** `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 }
 
+/**
+ * The publishing end of a ring as a core Connection (what `listen` yields, or
+ * `connect(..., { direction: 'write' })` returns): `send` takes Arrow IPC stream bytes, one
+ * record per message. `end()` and `close()` end the ring: subscribers read what is in it, then
+ * see the end.
+ */
 export class RingWriterConnection extends RingConnection implements Connection {
   readonly #writer: RingWriter;
   readonly #splitter: MessageSplitter;
@@ -82,6 +89,7 @@ export class RingWriterConnection extends RingConnection implements Connection {
   #closePromise: Promise<void> | undefined;
   #waiters: Array<() => void> = [];
 
+  /** @internal Made by the transports. */
   constructor(writer: RingWriter, url: string, peer: PeerInfo, onClose: () => void) {
     super(url, peer, writer.ring.buffer);
     this.#writer = writer;
@@ -130,6 +138,10 @@ export class RingWriterConnection extends RingConnection implements Connection {
     return this.#endPromise;
   }
 
+  /**
+   * Ends the ring at once (a message cut short is not published; a send waiting for room fails
+   * with ERR_QUIVER_CLOSED). Subscribers read what is in the ring, then see the end. Idempotent.
+   */
   close(): Promise<void> {
     if (!this.#closePromise) {
       this.#closing = true;
@@ -144,6 +156,7 @@ export class RingWriterConnection extends RingConnection implements Connection {
     return this.#closePromise;
   }
 
+  /** Yields nothing (a ring carries one direction); ends when the connection closes. */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     // Nothing ever arrives at the publisher; iteration ends when the connection closes.
     return {
@@ -163,6 +176,12 @@ export class RingWriterConnection extends RingConnection implements Connection {
   }
 }
 
+/**
+ * A subscriber's end of a ring as a core Connection (what `connect` returns): iterating yields one
+ * chunk per record. A record batch chunk is a view into the shared memory, valid until the next
+ * chunk is requested (or the connection closes); other chunks are copies. `send` takes only a
+ * Quiver hello.
+ */
 export class RingReaderConnection extends RingConnection implements Connection {
   readonly #reader: RingReader;
   readonly #onClose: () => void;
@@ -172,6 +191,7 @@ export class RingReaderConnection extends RingConnection implements Connection {
   #hello: Uint8Array | null = new Uint8Array(0);
   #wrongTopic = false;
 
+  /** @internal Made by the transports. */
   constructor(reader: RingReader, url: string, peer: PeerInfo, onClose: () => void) {
     super(url, peer, reader.ring.buffer);
     this.#reader = reader;
@@ -209,6 +229,7 @@ export class RingReaderConnection extends RingConnection implements Connection {
     this.#ended = true;
   }
 
+  /** Leaves the ring (frees the subscriber slot); chunks handed out become invalid. Idempotent. */
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
@@ -218,6 +239,12 @@ export class RingReaderConnection extends RingConnection implements Connection {
     this.settle({ kind: 'local' });
   }
 
+  /**
+   * One chunk per record, each exactly one framed Arrow message. A record batch chunk is a view
+   * into the ring, valid until the next chunk is requested (or the connection closes); schema,
+   * dictionary and end-of-stream chunks are copies. Ends after the end of stream (or when a hello
+   * named another topic); throws ERR_QUIVER_SLOW_CONSUMER, ERR_QUIVER_CONNECTION_FAILED...
+   */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     return {
       next: () => this.#next(),

@@ -30,6 +30,7 @@ export type ShmErrorCode = (typeof ShmErrorCode)[keyof typeof ShmErrorCode];
  */
 export class ShmError extends QuiverError {
   override name = 'ShmError';
+  /** An error with one of the {@link ShmErrorCode} codes (or a core code). */
   constructor(code: ShmErrorCode | ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code as ErrorCode, message, options);
   }

@@ -14,6 +14,7 @@ import type { RingReaderConnection, RingWriterConnection } from './connection.js
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
+/** The listener of a ring's writing side: yields its one {@link RingWriterConnection}. */
 export class RingListener implements Listener {
   readonly closed: Promise<void>;
   #resolveClosed!: () => void;
@@ -23,6 +24,7 @@ export class RingListener implements Listener {
   #gated = false;
   readonly #stop = new AbortController();
 
+  /** @internal Made by the transports. */
   constructor(
     /** The publisher's end of the ring. */
     readonly connection: RingWriterConnection,
@@ -46,6 +48,7 @@ export class RingListener implements Listener {
     return this.connection.buffer;
   }
 
+  /** Yields the writing connection (once `waitSubscribers` joined, if set); then ends when the listener closes. */
   [Symbol.asyncIterator](): AsyncIterator<Connection> {
     return {
       next: async () => {
@@ -77,6 +80,7 @@ export class RingListener implements Listener {
     return this.#closing;
   }
 
+  /** `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -96,6 +100,7 @@ export class RingReaderListener implements Listener {
   #closing: Promise<void> | undefined;
   readonly #stop = new AbortController();
 
+  /** @internal Made by `listen(shm://..., { direction: 'read' })`. */
   constructor(
     /** The creator's reading end of the ring. */
     readonly connection: RingReaderConnection,
@@ -111,10 +116,12 @@ export class RingReaderListener implements Listener {
     return this.connection.url;
   }
 
+  /** The ring's memory. */
   get buffer(): SharedArrayBuffer {
     return this.connection.buffer;
   }
 
+  /** Yields the reading connection once a writer has attached; then ends when the listener closes. */
   [Symbol.asyncIterator](): AsyncIterator<Connection> {
     return {
       next: async () => {
@@ -145,6 +152,7 @@ export class RingReaderListener implements Listener {
     return this.#closing;
   }
 
+  /** `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -38,7 +38,9 @@ export interface SubscriberOptions {
   maxSyncRecords?: number;
 }
 
+/** Default data bytes of a ring: 64 MiB. */
 export const DEFAULT_SIZE = 64 * 1024 * 1024;
+/** Default subscriber slots of a ring. */
 export const DEFAULT_MAX_SUBSCRIBERS = 64;
 
 const bad = (m: string) => new QuiverError(ErrorCode.INVALID_ARGUMENT, m);

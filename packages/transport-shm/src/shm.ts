@@ -30,6 +30,7 @@ import { futexWaiter, type Waiter } from './ring/wait.js';
 import { RingWriter } from './ring/writer.js';
 import { createSegment, openSegment, segmentName, shmUrl, unlinkIfOurs } from './segment.js';
 
+/** Whether `shm:` works here: Linux with the native addon; else why not (ERR_QUIVER_NATIVE_UNAVAILABLE). */
 export function shmAvailability(): Availability {
   if (process.platform !== 'linux') return { available: false, reason: 'POSIX shared memory rings need Linux', code: ErrorCode.NATIVE_UNAVAILABLE };
   if (!native) return { available: false, reason: `the @quiver/native addon is not available: ${nativeUnavailableReason}`, code: ErrorCode.NATIVE_UNAVAILABLE };

@@ -32,9 +32,11 @@ import { RingWriter } from './ring/writer.js';
 
 /** A ring in a SharedArrayBuffer, to hand to workers (postMessage or workerData copy the reference, not the memory). */
 export interface WorkerChannel {
+  /** The ring's memory: hand it to the other thread (workerData or postMessage share it, never copy it). */
   readonly sab: SharedArrayBuffer;
   /** `worker://<id>`, the id being the ring's own (random, 128 bits). */
   readonly url: string;
+  /** The ring's id (32 hex digits). */
   readonly id: string;
 }
 
@@ -66,10 +68,17 @@ export interface WorkerOptions extends SubscriberOptions {
   maxSyncRecords?: number;
 }
 
+/**
+ * The `worker:` transport of one thread, with the channels it knows (registered by
+ * {@link WorkerTransport.createChannel} or {@link WorkerTransport.attach}). `listen` takes a
+ * channel's one writing end, `connect` joins it as a subscriber. Available where
+ * `Atomics.waitAsync` exists (else ERR_QUIVER_UNSUPPORTED).
+ */
 export class WorkerTransport implements Transport {
   readonly schemes = ['worker'] as const;
   readonly #channels = new Map<string, SharedArrayBuffer>();
 
+  /** `defaults` apply to every listen and connect; options passed there override them. */
   constructor(private readonly defaults: WorkerOptions = {}) {}
 
   availability(): Availability {
@@ -99,7 +108,11 @@ export class WorkerTransport implements Transport {
     return sab;
   }
 
-  /** Becomes the channel's publisher (one per channel, ever). */
+  /**
+   * Becomes the channel's publisher (one per channel, ever: a second gets
+   * ERR_QUIVER_ADDRESS_IN_USE). The listener yields that one writing connection at once.
+   * ERR_QUIVER_CONNECTION_FAILED for a channel this transport does not know.
+   */
   async listen(url: URL, topts?: TransportOptions): Promise<Listener & RingListener> {
     const opts: WorkerOptions & TransportOptions = { ...this.defaults, ...topts };
     if (opts.signal?.aborted) throw abortError(opts.signal, 'listen');
@@ -109,7 +122,10 @@ export class WorkerTransport implements Transport {
     return new RingListener(new RingWriterConnection(writer, `worker://${ring.id}`, { address: `worker://${ring.id}`, pid: process.pid }, () => {}));
   }
 
-  /** Joins the channel as a subscriber. */
+  /**
+   * Joins the channel as a subscriber: it gets the schema and current dictionaries, then what is
+   * published from now on. ERR_QUIVER_SHM_FULL when every slot is taken.
+   */
   async connect(url: URL, topts?: TransportOptions): Promise<Connection & RingReaderConnection> {
     const opts: WorkerOptions & TransportOptions = { ...this.defaults, ...topts };
     if (opts.signal?.aborted) throw abortError(opts.signal, 'connect');

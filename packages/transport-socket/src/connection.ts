@@ -110,6 +110,13 @@ function adoptForDirectReads(socket: Socket, reads: DirectReads): Socket | null 
   return fresh;
 }
 
+/**
+ * The Connection of both socket transports: sends are gather writes that resolve when the bytes
+ * reached the kernel (or `highWaterMark` allows), receiving stops reading when nobody pulls, and
+ * received bytes are never copied: a plain socket reads large message bodies straight into their
+ * own buffers ({@link SocketConnection.readInto}) and the rest into slabs handed out in views; a TLS
+ * socket hands out Node's read buffers. See the module documentation and the README.
+ */
 export class SocketConnection implements Connection {
   readonly url: string;
   readonly peer: PeerInfo;
@@ -141,6 +148,7 @@ export class SocketConnection implements Connection {
   /** Reads straight into a sink's memory; present for sockets in `onread` mode (not TLS). */
   readonly readInto?: (sink: ReadSink) => Promise<boolean>;
 
+  /** @internal Made by the transports from a connected socket. */
   constructor(socket: Socket, url: string, peer: PeerInfo, highWaterMark: number) {
     const reads = new DirectReads();
     const fresh = adoptForDirectReads(socket, reads);
@@ -311,10 +319,16 @@ export class SocketConnection implements Connection {
     return this.#closePromise;
   }
 
+  /** `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
+  /**
+   * The received bytes as Node read them (views of Node's buffers, not copied; respect
+   * `byteOffset`). Ends at the peer's end; throws the connection's error. A `break` stops taking
+   * chunks (reading pauses) but does not close the connection.
+   */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     // `return()` (a `break` in for-await) stops taking chunks; the connection stays open and
     // reading stays paused until someone iterates again or closes it.

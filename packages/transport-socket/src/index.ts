@@ -27,7 +27,9 @@ export { MAX_UNIX_PATH_BYTES, unixPath, unixTransport, unixUrl } from './unix.js
 
 /** Defaults for both transports of {@link socketTransports}. */
 export interface SocketTransportsOptions {
+  /** Defaults of the `unix:` transport. */
   unix?: UnixOptions;
+  /** Defaults of the `tcp:` transport. */
   tcp?: TcpOptions;
 }
 

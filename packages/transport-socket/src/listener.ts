@@ -60,6 +60,7 @@ export class SocketListener implements Listener {
     acceptErrors: 0,
   };
 
+  /** @internal Made by the transports. */
   constructor(init: SocketListenerInit) {
     this.#init = init;
     this.url = init.url;
@@ -92,6 +93,7 @@ export class SocketListener implements Listener {
     this.#wake();
   }
 
+  /** The listener's counters now (a copy). */
   stats(): ListenerStats {
     return {
       ...this.#stats,
@@ -101,6 +103,10 @@ export class SocketListener implements Listener {
     };
   }
 
+  /**
+   * Connections in order of arrival (TLS: after the handshake). Several iterators may share the
+   * listener, each connection going to one; a `break` does not close the listener.
+   */
   [Symbol.asyncIterator](): AsyncIterator<Connection> {
     // Several iterators may share the listener; each connection goes to one of them. `return()`
     // (a `break`) stops taking but does not close the listener.
@@ -117,6 +123,10 @@ export class SocketListener implements Listener {
     };
   }
 
+  /**
+   * Stops accepting at once, closes connections nobody took, removes a Unix socket file it
+   * created (if it is still its inode). Connections already taken stay open. Idempotent.
+   */
   close(): Promise<void> {
     if (!this.#isClosed) {
       this.#isClosed = true;
@@ -136,6 +146,7 @@ export class SocketListener implements Listener {
     return this.closed;
   }
 
+  /** `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

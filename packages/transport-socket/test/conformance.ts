@@ -25,12 +25,15 @@ import { ErrorCode, type CloseReason, type Connection, type Listener, type Trans
 export interface ConformanceSubject {
   /** Shown in test titles: 'unix', 'tcp+tls'. */
   name: string;
+  /** The transport under test. */
   transport: Transport;
   /** A URL to listen on, unique to the test (port 0, a path in a per-test directory...). */
   listenUrl(t: ExecutionContext): string;
   /** A URL nobody listens on: connecting must fail with ERR_QUIVER_CONNECTION_FAILED. */
   deadUrl(t: ExecutionContext): string | Promise<string>;
+  /** Options for every `listen` (TLS keys...). */
   listenOptions?: TransportOptions;
+  /** Options for every `connect`. */
   connectOptions?: TransportOptions;
   /**
    * For the process test: an ES module (file URL) exporting
@@ -150,6 +153,7 @@ type Exec = (t: ExecutionContext, s: ConformanceSubject) => Promise<void>;
 const macro = (what: string, exec: Exec) =>
   test.macro<[ConformanceSubject]>({ exec, title: (provided, s) => `${s.name}: ${provided ?? what}` });
 
+/** ava macro (`test(macro, subject)`): listen and connect; both ends send and receive. */
 export const carriesBothWays = macro('listen and connect; both ends send and receive', async (t, s) => {
   const { listener, client, server } = await pair(t, s);
   t.is(new URL(listener.url).protocol, new URL(s.listenUrl(t)).protocol);
@@ -163,6 +167,7 @@ export const carriesBothWays = macro('listen and connect; both ends send and rec
   t.is(str(await readExactly(client, 8)), 'and back');
 });
 
+/** ava macro (`test(macro, subject)`): gather lists of many small and a few large buffers arrive in order and intact, both directions at once. */
 export const gatherIntact = macro('gather lists of many small and a few large buffers arrive in order and intact, both directions at once', async (t, s) => {
   const { client, server } = await pair(t, s);
   const plan = (seed: number) => {
@@ -189,6 +194,7 @@ export const gatherIntact = macro('gather lists of many small and a few large bu
   t.deepEqual(atClient, { bytes: down.bytes, sha256: down.sha256 });
 });
 
+/** ava macro (`test(macro, subject)`): send() stops resolving while the peer does not read, and resumes when it does. */
 export const backpressure = macro('send() stops resolving while the peer does not read, and resumes when it does', async (t, s) => {
   const { client, server } = await pair(t, s);
   // An aborted signal: rejected, nothing written.
@@ -212,6 +218,7 @@ export const backpressure = macro('send() stops resolving while the peer does no
   t.is((await received).bytes, total);
 });
 
+/** ava macro (`test(macro, subject)`): end() half-closes: the peer's iteration ends, the other direction still works. */
 export const halfClose = macro('end() half-closes: the peer\'s iteration ends, the other direction still works', async (t, s) => {
   const { client, server } = await pair(t, s);
   await client.send([text('ping')]);
@@ -230,6 +237,7 @@ export const halfClose = macro('end() half-closes: the peer\'s iteration ends, t
   t.deepEqual(client.status(), { state: 'closed', reason: { kind: 'local' } });
 });
 
+/** ava macro (`test(macro, subject)`): close(): local on this side, peer on the other; idempotent; later calls reject CLOSED. */
 export const closeLocalPeer = macro('close(): local on this side, peer on the other; idempotent; later calls reject CLOSED', async (t, s) => {
   const { client, server } = await pair(t, s);
   // Closing with unread input makes TCP reset the connection (the peer would see an error, not
@@ -251,6 +259,7 @@ export const closeLocalPeer = macro('close(): local on this side, peer on the ot
   t.deepEqual(await server.closed, { kind: 'peer' });
 });
 
+/** ava macro (`test(macro, subject)`): writing to a peer that has gone fails: closed says error, CONNECTION_FAILED. */
 export const closeError = macro('writing to a peer that has gone fails: closed says error, CONNECTION_FAILED', async (t, s) => {
   const { client, server } = await pair(t, s);
   await server.close();
@@ -266,6 +275,7 @@ export const closeError = macro('writing to a peer that has gone fails: closed s
   await client.close(); // still fine
 });
 
+/** ava macro (`test(macro, subject)`): close() while another task waits in the iterator ends that iteration. */
 export const closeWhileReading = macro('close() while another task waits in the iterator ends that iteration', async (t, s) => {
   const { client } = await pair(t, s);
   const waiting = reader(client).next();
@@ -273,6 +283,7 @@ export const closeWhileReading = macro('close() while another task waits in the 
   t.true((await waiting).done);
 });
 
+/** ava macro (`test(macro, subject)`): connecting to a dead address fails CONNECTION_FAILED; an aborted signal ABORTED. */
 export const connectFailures = macro('connecting to a dead address fails CONNECTION_FAILED; an aborted signal ABORTED', async (t, s) => {
   const dead = new URL(await s.deadUrl(t));
   await t.throwsAsync(s.transport.connect(dead, s.connectOptions), { code: ErrorCode.CONNECTION_FAILED });
@@ -281,6 +292,7 @@ export const connectFailures = macro('connecting to a dead address fails CONNECT
   await t.throwsAsync(s.transport.connect(new URL(live.url), { ...s.connectOptions, signal: AbortSignal.abort() }), { code: ErrorCode.ABORTED });
 });
 
+/** ava macro (`test(macro, subject)`): listener close(): its iteration ends, queued connections close, new ones fail. */
 export const listenerClose = macro('listener close(): its iteration ends, queued connections close, new ones fail', async (t, s) => {
   const listener = await s.transport.listen(new URL(s.listenUrl(t)), s.listenOptions);
   const iterating = (async () => {
@@ -307,6 +319,7 @@ export const listenerClose = macro('listener close(): its iteration ends, queued
   t.true((await listener[Symbol.asyncIterator]().next()).done);
 });
 
+/** ava macro (`test(macro, subject)`): one listener serves many concurrent connections, each stream intact. */
 export const manyClients = macro('one listener serves many concurrent connections, each stream intact', async (t, s) => {
   const listener = await s.transport.listen(new URL(s.listenUrl(t)), s.listenOptions);
   t.teardown(() => listener.close());
@@ -352,6 +365,7 @@ async function drainWithFirst(conn: Connection): Promise<{ sha256: string; bytes
   return { sha256: h.digest('hex'), bytes: { first, total } };
 }
 
+/** ava macro (`test(macro, subject)`): a peer process killed with SIGKILL ends our iteration; closed says peer or error. */
 export const peerKilled = macro('a peer process killed with SIGKILL ends our iteration; closed says peer or error', async (t, s) => {
   if (!s.childPeer) return void t.pass('no child peer for this transport');
   const listener = await s.transport.listen(new URL(s.listenUrl(t)), s.listenOptions);

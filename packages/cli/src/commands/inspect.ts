@@ -9,19 +9,29 @@ import { ErrorCode, fieldTypeName, inspect, QuiverError, type Field, type Inspec
 
 /** A field as `--json` prints it. `metadata` only when the field has some. */
 export interface JsonField {
+  /** The field's name. */
   name: string;
+  /** Its type in pyarrow's spelling (core's `fieldTypeName`). */
   type: string;
+  /** Whether it may hold nulls. */
   nullable: boolean;
+  /** Its custom metadata. */
   metadata?: Record<string, string>;
 }
 
 /** What `--json` prints. `metadata` (the schema's) only when there is some. */
 export interface InspectJson {
+  /** `feather` for an Arrow file named *.feather, else the form the bytes have. */
   format: 'stream' | 'file' | 'feather';
+  /** `none`, `lz4`, `zstd`, or `mixed` when batches disagree. */
   compression: InspectResult['compression'];
+  /** One entry per top-level field. */
   schema: JsonField[];
+  /** Record batches (of the first stream, for a stream). */
   batches: number;
+  /** Rows over all record batches. */
   rows: number;
+  /** The schema's custom metadata. */
   metadata?: Record<string, string>;
 }
 
@@ -36,6 +46,7 @@ export function displayFormat(r: InspectResult, path: string): InspectJson['form
   return r.format === 'file' && /\.feather$/i.test(path) ? 'feather' : r.format;
 }
 
+/** What `quiver inspect --json` prints for core's `inspect()` result of the file at `path`. */
 export function inspectJson(r: InspectResult, path = ''): InspectJson {
   const out: InspectJson = {
     format: displayFormat(r, path),

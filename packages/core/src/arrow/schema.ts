@@ -56,6 +56,11 @@ function valueType(f: Field, path: string, dicts: DictTypes): A.DataType {
   }
 }
 
+/**
+ * One field of our model as an apache-arrow Field; throws UnsupportedTypeError (code
+ * ERR_QUIVER_UNSUPPORTED_TYPE) for a type apache-arrow cannot hold. `path` names the field in
+ * errors; `dicts` makes fields of one dictionary id share one Dictionary type.
+ */
 export function toArrowField(f: Field, path = f.name, dicts: DictTypes = new Map()): A.Field {
   let type: A.DataType;
   if (f.dictionary) {
@@ -141,6 +146,7 @@ function fromArrowType(t: A.DataType, path: string): { type: ArrowType; children
   }
 }
 
+/** An apache-arrow Field in Quiver's model; ERR_QUIVER_INVALID_ARGUMENT for a type with no IPC form. */
 export function fromArrowField(f: A.Field, path = f.name): Field {
   let t: A.DataType = f.type;
   let dictionary: Field['dictionary'] = null;

@@ -9,9 +9,11 @@ import type { CompressionCodec } from '../format/message.js';
 
 /** A compression codec for IPC body buffers. */
 export interface Codec {
+  /** The compression it implements, as named in a batch's metadata. */
   readonly name: CompressionCodec;
   /** Whether {@link Codec.compress} honours a level. */
   readonly supportsLevel: boolean;
+  /** Compresses one buffer (as one frame of the codec's format). */
   compress(data: Uint8Array, level?: number): Uint8Array;
   /**
    * Decompresses `data`, which the writer declared to hold `uncompressedLength` bytes. Must
@@ -110,6 +112,7 @@ function asBuffer(u: Uint8Array): Buffer {
  */
 export class CodecRegistry {
   private readonly codecs: ReadonlyMap<CompressionCodec, Codec>;
+  /** A registry of exactly these codecs (a later one replaces an earlier one of the same name). */
   constructor(codecs: Iterable<Codec>) {
     this.codecs = new Map([...codecs].map((c) => [c.name, c]));
   }
@@ -119,6 +122,7 @@ export class CodecRegistry {
   with(codec: Codec): CodecRegistry {
     return new CodecRegistry([...this.codecs.values(), codec]);
   }
+  /** The codec for `name`; ERR_QUIVER_CODEC_UNAVAILABLE when none is registered. */
   get(name: CompressionCodec): Codec {
     const c = this.codecs.get(name);
     if (!c) throw new QuiverError(ErrorCode.CODEC_UNAVAILABLE, `no ${name} codec is registered`);

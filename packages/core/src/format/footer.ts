@@ -7,16 +7,25 @@ import type { Schema } from './types.js';
 
 /** Where one message sits in a file: its framed metadata, then its body. */
 export interface Block {
+  /** Byte offset of the message from the start of the file. */
   offset: number;
+  /** Bytes of framed metadata (prefix, flatbuffer, padding). */
   metaDataLength: number;
+  /** Bytes of body after the metadata. */
   bodyLength: number;
 }
 
+/** The footer of an Arrow IPC file (File.fbs `Footer`): the schema and where every message is. */
 export interface Footer {
+  /** The metadata version the writer used. */
   version: number;
+  /** The file's schema. */
   schema: Schema;
+  /** Every dictionary batch, in file order. */
   dictionaries: Block[];
+  /** Every record batch, in file order. */
   recordBatches: Block[];
+  /** The footer's custom key/value metadata (distinct from the schema's). */
   metadata: Map<string, string>;
 }
 

@@ -9,35 +9,52 @@ import { addFieldInt64, addInt64, writeInt64 } from '../flatbuf/writer.js';
 import { readKeyValues, readSchema, writeKeyValues, writeSchema, type SchemaLimits } from './schema.js';
 import { MetadataVersion, type Schema } from './types.js';
 
+/** One array of a record batch, in depth-first order of the fields (Message.fbs `FieldNode`). */
 export interface FieldNode {
+  /** Number of values. */
   length: number;
+  /** Number of nulls among them. */
   nullCount: number;
 }
 
+/** Where one buffer lies in a message body (Message.fbs `Buffer`). */
 export interface BufferRegion {
+  /** Byte offset from the start of the body. */
   offset: number;
+  /** Byte length (of the compressed form, when the batch is compressed). */
   length: number;
 }
 
 /** Body compression codecs of the format (Message.fbs CompressionType). */
 export type CompressionCodec = 'lz4' | 'zstd';
 
+/** The metadata of a record batch or dictionary batch: how to find its arrays in the body. */
 export interface RecordBatchHeader {
+  /** Number of rows. */
   length: number;
+  /** One node per array, depth first. */
   nodes: FieldNode[];
+  /** Every buffer of every array, in order. */
   buffers: BufferRegion[];
+  /** The body compression, or null when the buffers are stored raw. */
   compression: CompressionCodec | null;
+  /** For view types (string-view, binary-view): the number of variadic data buffers of each such array. */
   variadicBufferCounts: number[];
 }
 
+/** What a message carries: a schema, a record batch, or a (possibly delta) dictionary batch. */
 export type MessageHeader =
   | { type: 'schema'; schema: Schema }
   | { type: 'recordBatch'; batch: RecordBatchHeader }
   | { type: 'dictionaryBatch'; id: number; isDelta: boolean; batch: RecordBatchHeader };
 
+/** One decoded IPC message's metadata (Message.fbs `Message`). */
 export interface Message {
+  /** The metadata version ({@link MetadataVersion}); Quiver reads V4 and V5, writes V5. */
   version: number;
+  /** What the message is. */
   header: MessageHeader;
+  /** Bytes of body that follow the metadata (a multiple of 8). */
   bodyLength: number;
   /** Message-level custom metadata (where pyarrow puts a record batch's metadata). */
   metadata: Map<string, string>;

@@ -4,8 +4,10 @@
  * can be read, validated, recompressed and rewritten whatever they hold.
  */
 
+/** The unit of a time, timestamp or duration type. */
 export type TimeUnit = 'second' | 'millisecond' | 'microsecond' | 'nanosecond';
 
+/** An Arrow data type (Schema.fbs `Type`), as a discriminated union on `kind`. Children live on the {@link Field}. */
 export type ArrowType =
   | { kind: 'null' }
   | { kind: 'int'; bitWidth: 8 | 16 | 32 | 64; signed: boolean }
@@ -23,34 +25,53 @@ export type ArrowType =
   | { kind: 'map'; keysSorted: boolean }
   | { kind: 'union'; mode: 'sparse' | 'dense'; typeIds: number[] | null };
 
+/** The `kind` of an {@link ArrowType}: `'int'`, `'utf8'`, `'list'`, ... */
 export type TypeKind = ArrowType['kind'];
 
+/** An integer type: a dictionary's index type. */
 export interface IntType {
+  /** Bits per value. */
   bitWidth: 8 | 16 | 32 | 64;
+  /** Signed (two's complement) or unsigned. */
   signed: boolean;
 }
 
+/** How a field is dictionary-encoded (Schema.fbs `DictionaryEncoding`). */
 export interface DictionaryEncoding {
   /** Dictionary id, unique within a stream or file. */
   id: number;
   /** The index type; Arrow defaults to signed 32-bit. */
   indexType: IntType;
+  /** Whether the dictionary's order is meaningful (comparisons may use the indices). */
   isOrdered: boolean;
 }
 
+/** A field of a schema, in Quiver's model: any Arrow type, nested fields as `children`. */
 export interface Field {
+  /** The field's name (may be empty, and need not be unique). */
   name: string;
+  /** Whether values may be null. */
   nullable: boolean;
   /** For a dictionary-encoded field, the type of the dictionary's values. */
   type: ArrowType;
+  /** Child fields of nested types (list, struct, map, union, run-end-encoded...), in order. */
   children: Field[];
+  /** The dictionary encoding, or null when the field is not dictionary-encoded. */
   dictionary: DictionaryEncoding | null;
+  /** The field's custom key/value metadata. */
   metadata: Map<string, string>;
 }
 
+/** A schema in Quiver's model (Schema.fbs), able to hold every Arrow type; see {@link toArrowSchema}. */
 export interface Schema {
+  /** Top-level fields, in order. */
   fields: Field[];
+  /** The schema's custom key/value metadata. */
   metadata: Map<string, string>;
+  /**
+   * The byte order the writer declared. Quiver writes `'little'`; when reading, the flag is
+   * kept but not acted upon (data is always decoded as little-endian).
+   */
   endianness: 'little' | 'big';
   /** Feature flags declared by the writer (Schema.features), as raw int64 values. */
   features: bigint[];

@@ -31,6 +31,7 @@ export async function isMmapAvailable(): Promise<boolean> {
   return !!m?.isNativeAvailable && !!m.native;
 }
 
+/** A memory-mapped file as a RandomAccessSource: reads are views of the mapping. */
 export interface MappedSource extends RandomAccessSource {
   /** The mapping, for callers that want to read it directly. */
   readonly bytes: Uint8Array;
@@ -41,7 +42,11 @@ export interface MappedSource extends RandomAccessSource {
   close(): Promise<void>;
 }
 
-/** Maps `path` read-only. */
+/**
+ * Maps `path` read-only (native addon). ERR_QUIVER_NATIVE_UNAVAILABLE without the addon,
+ * ERR_QUIVER_IO when the file cannot be mapped (missing, not a regular file, no permission).
+ * Do not truncate a file while it is mapped: touching the lost pages raises SIGBUS.
+ */
 export async function mapFile(path: string): Promise<MappedSource> {
   const m = await loadNative();
   if (!m?.isNativeAvailable || !m.native) {
@@ -61,7 +66,10 @@ export async function mapFile(path: string): Promise<MappedSource> {
   return { ...memorySource(bytes), bytes, async close() {} };
 }
 
-/** Opens an Arrow file through a memory map: zero-copy random access. */
+/**
+ * Opens an Arrow file through a memory map: zero-copy random access. Batches are views of the
+ * mapping and stay valid after the reader is closed; the mapping goes when the last is collected.
+ */
 export async function openMappedFile(path: string, opts?: FileReaderOptions): Promise<FileReader> {
   const src = await mapFile(path);
   // The reader does not own a mapped source's lifetime: batches it returns view the mapping.

@@ -7,6 +7,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { ErrorCode, QuiverError } from '../errors.js';
 
+/** Where writers put encoded messages, one gather list per call. */
 export interface ByteSink {
   /** Writes the buffers in order. Resolves when they were accepted. */
   write(buffers: Uint8Array[]): void | Promise<void>;
@@ -16,14 +17,18 @@ export interface ByteSink {
 
 /** Collects everything written; {@link MemorySink.bytes} joins it once at the end. */
 export class MemorySink implements ByteSink {
+  /** The buffers written, as given (not copied). */
   readonly chunks: Uint8Array[] = [];
+  /** Total bytes written. */
   byteLength = 0;
+  /** Keeps the buffers (no copy): do not modify them afterwards. */
   write(buffers: Uint8Array[]): void {
     for (const b of buffers) {
       this.chunks.push(b);
       this.byteLength += b.byteLength;
     }
   }
+  /** Nothing to release. */
   async close(): Promise<void> {}
   /** All bytes written, as one buffer (one copy). */
   bytes(): Uint8Array {

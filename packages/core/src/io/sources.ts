@@ -25,9 +25,11 @@ export async function* chunksOf(source: ByteSource): AsyncGenerator<Uint8Array> 
 
 /** Bytes read at offsets. */
 export interface RandomAccessSource {
+  /** Total bytes. */
   readonly size: number;
   /** Exactly `length` bytes at `offset` (the reader never asks past `size`). */
   read(offset: number, length: number): Uint8Array | Promise<Uint8Array>;
+  /** Releases the source (a file handle); optional. */
   close?(): Promise<void>;
 }
 

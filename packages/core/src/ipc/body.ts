@@ -11,7 +11,9 @@ export const ZERO_PAD = new Uint8Array(8);
 
 export const align8 = (n: number): number => (n + 7) & ~7;
 
+/** How message bodies are read: codecs and the decompression limit. */
 export interface BodyReadOptions {
+  /** Codecs for compressed bodies. @default CodecRegistry.default (lz4 and zstd) */
   codecs?: CodecRegistry;
   /** Largest buffer a compressed buffer may declare. @default 2147483647 */
   maxBufferBytes?: number;
@@ -68,16 +70,23 @@ function aligned(b: Uint8Array): Uint8Array {
   return b.byteOffset % 8 === 0 ? b : b.slice();
 }
 
+/** How {@link writeBodyBuffers} lays out a body. */
 export interface BodyWriteOptions {
+  /** Compress each buffer with this codec. @default null (none) */
   compression?: CompressionCodec | null;
+  /** Codec level, for codecs that have levels. @default the codec's default */
   level?: number;
+  /** Where codecs come from. @default CodecRegistry.default */
   codecs?: CodecRegistry;
 }
 
+/** A body laid out by {@link writeBodyBuffers}. */
 export interface EncodedBody {
+  /** Where each buffer lies in the body, for the message's metadata. */
   regions: BufferRegion[];
   /** The body as a gather list: buffers and zero padding, in order. */
   parts: Uint8Array[];
+  /** Total bytes (a multiple of 8). */
   byteLength: number;
 }
 

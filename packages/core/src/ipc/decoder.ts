@@ -21,14 +21,23 @@ export function dictionaryFields(schema: Schema): Map<number, Field> {
   return out;
 }
 
+/**
+ * Decodes the messages of one stream or file after its schema: applies dictionary batches
+ * (replacements and deltas) and loads record batches as apache-arrow RecordBatches whose buffers
+ * are views of the message bodies given.
+ */
 export class BatchDecoder {
   private arrowSchemaCache: A.Schema | undefined;
   private readonly dictFields: Map<number, Field>;
   private readonly arrowDictFields = new Map<number, A.Field>();
+  /** The current dictionary of each id. */
   readonly dictionaries: DictionaryVectors = new Map();
 
+  /** A decoder for `schema`, whose messages carry metadata `version`. */
   constructor(
+    /** The stream's or file's schema. */
     readonly schema: Schema,
+    /** Its metadata version (before V5, unions carry a validity buffer). */
     readonly version: number,
     private readonly opts: BodyReadOptions = {},
   ) {

@@ -14,11 +14,13 @@ import type { CodecRegistry } from '../compression/registry.js';
 import { writeBodyBuffers } from './body.js';
 import { ARROW_MAGIC, EOS, frameMessage, type EncodedMessage } from './framing.js';
 
+/** How messages are encoded: compression, dictionary deltas, footer metadata. */
 export interface EncoderOptions {
   /** Body compression. @default null (none) */
   compression?: CompressionCodec | null;
   /** Codec level where the codec has levels (zstd: 1-22). @default the codec's own default */
   level?: number;
+  /** Where codecs come from. @default CodecRegistry.default (lz4 and zstd) */
   codecs?: CodecRegistry;
   /**
    * Send a grown dictionary as a delta (only the new entries) rather than in full. Deltas are
@@ -30,6 +32,7 @@ export interface EncoderOptions {
   footerMetadata?: Map<string, string>;
 }
 
+/** The two IPC forms: a stream (read front to back), or a file (magic, messages, footer; random access). */
 export type IpcForm = 'stream' | 'file';
 
 function raw(bytes: Uint8Array): EncodedMessage {
@@ -46,9 +49,13 @@ export class IpcEncoder {
   private readonly dictionaryBlocks: Block[] = [];
   private readonly batchBlocks: Block[] = [];
 
+  /** An encoder for `schema`; ERR_QUIVER_INVALID_ARGUMENT for a `level` without a `compression`. */
   constructor(
+    /** The schema, in Quiver's model (any Arrow type). */
     readonly schema: Schema,
+    /** Stream or file. */
     readonly form: IpcForm = 'stream',
+    /** The options it was made with. */
     readonly options: EncoderOptions = {},
   ) {
     if (options.level !== undefined && !options.compression) throw badArgument('a compression level needs a compression');
@@ -126,6 +133,7 @@ export class IpcEncoder {
     return this.position;
   }
 
+  /** Record batches emitted so far. */
   get recordBatchCount(): number {
     return this.batchCount;
   }
@@ -145,10 +153,13 @@ const FILE_HEAD = new Uint8Array([...ARROW_MAGIC, 0, 0]);
  * batch carries a different one.
  */
 export class RecordBatchEncoder {
+  /** The message-level encoder underneath (its `byteLength`, `recordBatchCount`). */
   readonly ipc: IpcEncoder;
   private readonly sent = new Map<number, A.Vector>();
 
+  /** An encoder for batches of `schema`; ERR_QUIVER_INVALID_ARGUMENT for options it refuses. */
   constructor(
+    /** Every batch written must have this schema (same names and types). */
     readonly schema: A.Schema,
     form: IpcForm = 'stream',
     options: EncoderOptions = {},
@@ -156,11 +167,17 @@ export class RecordBatchEncoder {
     this.ipc = new IpcEncoder(fromArrowSchema(schema), form, options);
   }
 
+  /** The start (file magic, schema message); implied by the first write. Empty once started. */
   start(): EncodedMessage[] {
     return this.ipc.start();
   }
 
-  /** Messages for one batch, or for every batch of a table. */
+  /**
+   * Messages for one batch, or for every batch of a table: the dictionaries that changed, then
+   * the batch. ERR_QUIVER_SCHEMA_MISMATCH for a batch of another schema;
+   * ERR_QUIVER_DICTIONARY_REPLACEMENT for a changed dictionary in a file (unless it only grew and
+   * `dictionaryDeltas` is on).
+   */
   write(data: A.RecordBatch | A.Table): EncodedMessage[] {
     if (data instanceof A.Table) return data.batches.flatMap((b) => this.write(b));
     this.checkSchema(data.schema);
@@ -172,6 +189,7 @@ export class RecordBatchEncoder {
     return out;
   }
 
+  /** The end: end-of-stream marker (and a file's footer). Empty once finished. */
   finish(): EncodedMessage[] {
     return this.ipc.finish();
   }

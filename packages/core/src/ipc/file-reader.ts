@@ -13,6 +13,7 @@ import { ARROW_MAGIC } from './framing.js';
 import type { FramerOptions } from './framing.js';
 import { fileSource, memorySource, type RandomAccessSource } from '../io/sources.js';
 
+/** Options of {@link FileReader}: limits and codecs. */
 export interface FileReaderOptions extends FramerOptions, BodyReadOptions {}
 
 const MAGIC_LEN = ARROW_MAGIC.byteLength;
@@ -23,16 +24,24 @@ function hasMagic(b: Uint8Array, at: number): boolean {
 
 /** A message read from a file block: decoded metadata and a view of its body. */
 export interface BlockMessage {
+  /** The decoded metadata. */
   message: Message;
+  /** The body (a view of what the source returned for the block). */
   body: Uint8Array;
 }
 
+/**
+ * An Arrow IPC file (Feather V2 included) read by random access: {@link FileReader.open} reads
+ * the footer only, then each batch asked for reads just that batch's bytes (and, the first time,
+ * the dictionaries). Through {@link openMappedFile} every batch is a view of the mapping.
+ */
 export class FileReader implements AsyncIterable<A.RecordBatch> {
   private decoder: BatchDecoder | undefined;
   private closed = false;
 
   private constructor(
     private readonly source: RandomAccessSource,
+    /** The decoded footer: schema, block lists, metadata. */
     readonly footer: Footer,
     private readonly opts: FileReaderOptions,
     private readonly ownsSource: boolean,
@@ -63,10 +72,12 @@ export class FileReader implements AsyncIterable<A.RecordBatch> {
     return this.getDecoder().arrowSchema;
   }
 
+  /** Record batches in the file. */
   get numRecordBatches(): number {
     return this.footer.recordBatches.length;
   }
 
+  /** Dictionary batches in the file. */
   get numDictionaries(): number {
     return this.footer.dictionaries.length;
   }
@@ -99,6 +110,7 @@ export class FileReader implements AsyncIterable<A.RecordBatch> {
     return decoder.recordBatch(message, body);
   }
 
+  /** Every record batch in file order, each read when it is reached. */
   async *[Symbol.asyncIterator](): AsyncIterator<A.RecordBatch> {
     for (let i = 0; i < this.numRecordBatches; i++) yield await this.recordBatch(i);
   }
@@ -110,12 +122,17 @@ export class FileReader implements AsyncIterable<A.RecordBatch> {
     return new A.Table(this.schema, batches);
   }
 
+  /**
+   * Closes the file when the reader opened it (from a path); a source you passed is yours to
+   * close. Batches already read stay valid. Later reads fail with ERR_QUIVER_CLOSED. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.ownsSource) await this.source.close?.();
   }
 
+  /** {@link FileReader.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

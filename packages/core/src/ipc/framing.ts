@@ -23,10 +23,13 @@ function uninitialized(n: number): Uint8Array {
 
 /** One encoded IPC message as a gather list: write `buffers` in order, never concatenated. */
 export interface EncodedMessage {
+  /** The message's bytes in order: write them as they are, one after the other. */
   buffers: Uint8Array[];
+  /** Total bytes of `buffers`. */
   byteLength: number;
   /** Size of the framed metadata (prefix + flatbuffer + padding), as a file footer Block records. */
   metadataLength: number;
+  /** Bytes of body (after the metadata). */
   bodyLength: number;
   /**
    * What the message is, for transports that treat messages differently (a publisher may drop a
@@ -35,11 +38,13 @@ export interface EncodedMessage {
   kind?: 'schema' | 'recordBatch' | 'dictionaryBatch';
   /** For a dictionary batch: its id, and whether it is a delta. */
   dictionaryId?: number;
+  /** For a dictionary batch: true when it appends to the dictionary instead of replacing it. */
   isDelta?: boolean;
 }
 
 const CONTINUATION = 0xffffffff;
 const NO_BYTES = new ArrayBuffer(0);
+/** `ARROW1`: the magic at both ends of an Arrow IPC file. */
 export const ARROW_MAGIC = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]); // "ARROW1"
 
 /** End-of-stream marker: continuation then a zero length. */
@@ -91,12 +96,15 @@ function metadataBytes(n: number): Uint8Array {
 
 /** A decoded message with its body as one contiguous view. */
 export interface RawMessage {
+  /** The decoded metadata. */
   message: Message;
+  /** The body: a view of the input when the message lay in one chunk, else a copy. */
   body: Uint8Array;
   /** The flatbuffer bytes, for callers that forward a message unchanged. */
   metadataBytes: Uint8Array;
 }
 
+/** Limits of a reader: message size, and the schema's depth and width. */
 export interface FramerOptions extends SchemaLimits {
   /** Largest message (metadata + body) accepted. @default 2147483647 */
   maxMessageBytes?: number;
@@ -135,12 +143,15 @@ export class MessageFramer implements ReadSink {
   private direct: { body: Uint8Array; filled: number } | null = null;
   /** An error met while parsing for `write`, thrown by the next `next`. */
   private failed: unknown = null;
+  /** The limit in force (from the options). */
   readonly maxMessageBytes: number;
 
+  /** A framer with these limits (ERR_QUIVER_MESSAGE_TOO_LARGE beyond them). */
   constructor(private readonly opts: FramerOptions = {}) {
     this.maxMessageBytes = opts.maxMessageBytes ?? 0x7fffffff;
   }
 
+  /** Adds received bytes. The chunk is kept, not copied: do not modify it afterwards. */
   push(chunk: Uint8Array): void {
     if (chunk.byteLength === 0) return;
     // A Node Buffer's subarray builds a Buffer, several times slower than a Uint8Array's, and
@@ -215,6 +226,11 @@ export class MessageFramer implements ReadSink {
     this.started = false;
   }
 
+  /**
+   * The next complete message, `'eos'` at an end-of-stream marker, or null when more bytes are
+   * needed. Throws ERR_QUIVER_INVALID_IPC, ERR_QUIVER_MESSAGE_TOO_LARGE, or
+   * ERR_QUIVER_FORMAT_MISMATCH for a file's ARROW1 magic at the start of a stream.
+   */
   next(): RawMessage | 'eos' | null {
     if (this.failed !== null) throw this.failed;
     const h = this.readHeader();

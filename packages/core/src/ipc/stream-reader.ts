@@ -11,6 +11,7 @@ import { MessageFramer, type FramerOptions, type RawMessage } from './framing.js
 import type { ByteSource } from '../io/sources.js';
 import type { Connection, ReadSink } from '../transport/transport.js';
 
+/** Options of the stream readers: limits, codecs, and whether to release the source at the end. */
 export interface StreamReaderOptions extends FramerOptions, BodyReadOptions {
   /**
    * Release the source when this stream ends (at its end-of-stream marker, or on an error) by
@@ -188,6 +189,11 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
     return null;
   }
 
+  /**
+   * The remaining batches, one at a time. A batch's buffers are views of the bytes the source
+   * gave (copied only when a message straddled chunks or was misaligned); over a shared-memory
+   * ring they are valid only until the next batch is asked for (see @quiver/transport-shm).
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<A.RecordBatch> {
     for (let b = await this.next(); b !== null; b = await this.next()) yield b;
   }

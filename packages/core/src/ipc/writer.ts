@@ -8,8 +8,10 @@ import { RecordBatchEncoder, type EncoderOptions, type IpcForm } from './encoder
 import type { EncodedMessage } from './framing.js';
 import { fileSink, MemorySink, type ByteSink } from '../io/sinks.js';
 
+/** What the writers take: a table, a batch, or an (async) iterable of batches. */
 export type BatchSource = A.Table | A.RecordBatch | Iterable<A.RecordBatch> | AsyncIterable<A.RecordBatch>;
 
+/** Options of the writers: encoding, and splitting long batches. */
 export interface WriteOptions extends EncoderOptions {
   /** Split batches longer than this many rows (zero-copy slices). @default no splitting */
   maxBatchRows?: number;

@@ -18,12 +18,17 @@ export const MAX_HELLO_BYTES = 4096;
 
 export type HelloPolicy = 'block' | 'drop-oldest' | 'disconnect';
 
+/** What a subscriber asks of a publisher. */
 export interface Hello {
+  /** The topic to receive (1 to 256 characters). */
   topic: string;
+  /** How to treat this subscriber when it falls behind. @default the publisher's */
   policy?: HelloPolicy;
+  /** Its queue length at the publisher, in messages. @default the publisher's */
   queueLength?: number;
 }
 
+/** The hello's bytes: `"QVR1"`, a little-endian uint32 length, then the msgpack map. */
 export function encodeHello(h: Hello): Uint8Array {
   const body = pack({ ...h }) as Uint8Array;
   const out = new Uint8Array(8 + body.byteLength);

@@ -19,14 +19,25 @@ import { decodeHello, encodeHello, type Hello } from './control.js';
 import { AsyncQueue } from './queue.js';
 import { closingSource, connectWithBackoff, DEFAULT_MAX_MESSAGE_BYTES, type ReconnectOptions } from './streams.js';
 
+/**
+ * What a publisher does when a subscriber's queue is full: `block` (publish waits),
+ * `drop-oldest` (the oldest queued batch is dropped and counted), `disconnect` (the subscriber
+ * is closed with ERR_QUIVER_SLOW_CONSUMER).
+ */
 export type SlowSubscriberPolicy = 'block' | 'drop-oldest' | 'disconnect';
 
+/** The topic of a subscriber that names none: every plain Arrow reader (pyarrow) that sends no hello. */
 export const DEFAULT_TOPIC = 'default';
 
+/** One subscriber as its publisher sees it ({@link Publisher.stats}). */
 export interface SubscriberStats {
+  /** Numbered from 1 in order of arrival, per publisher. */
   id: number;
+  /** The subscriber, as the transport sees it. */
   peer: PeerInfo;
+  /** The topic it receives. */
   topic: string;
+  /** Its policy (its hello's, else the topic's, else the publisher's). */
   policy: SlowSubscriberPolicy;
   /** Record batches handed to the transport. */
   batches: number;
@@ -36,11 +47,13 @@ export interface SubscriberStats {
   drops: number;
   /** Messages queued for this subscriber now. */
   queueDepth: number;
+  /** `joining` until its topic's schema is queued for it, `active` while it receives, then `closed`. */
   state: 'joining' | 'active' | 'closed';
-  /** Why it closed, if it did. */
+  /** Why it closed, if it did: an error code (`ERR_QUIVER_SLOW_CONSUMER`...) or message. Absent after a clean end. */
   closeReason?: string;
 }
 
+/** Options of {@link Publisher.listen}: defaults for every subscriber. */
 export interface PublisherOptions {
   /** Policy for subscribers of every topic unless a topic says otherwise. @default 'block' */
   policy?: SlowSubscriberPolicy;
@@ -153,8 +166,11 @@ class Subscriber {
   }
 }
 
+/** Options of {@link Publisher.topic}: its encoding (compression, dictionary deltas) and its subscribers' defaults. */
 export interface TopicOptions extends EncoderOptions {
+  /** Policy of this topic's subscribers that do not choose one. @default the publisher's */
   policy?: SlowSubscriberPolicy;
+  /** Queue length of this topic's subscribers that do not choose one. @default the publisher's */
   queueLength?: number;
 }
 
@@ -163,12 +179,17 @@ export class Topic {
   private readonly encoder: RecordBatchEncoder;
   /** Schema and dictionary messages a joining subscriber needs, in order. */
   private readonly preamble: EncodedMessage[] = [];
+  /** @internal The subscribers receiving this topic now. */
   readonly subscribers = new Set<Subscriber>();
   private closed = false;
 
+  /** Made by {@link Publisher.topic}. */
   constructor(
+    /** The topic's name (what a subscriber's hello names). */
     readonly name: string,
+    /** Every batch published must have this schema. */
     readonly schema: A.Schema,
+    /** The options it was made with. */
     readonly options: TopicOptions,
   ) {
     this.encoder = new RecordBatchEncoder(schema, 'stream', options);
@@ -231,8 +252,13 @@ export class Topic {
   }
 
   /**
-   * Publishes a batch (or a table's batches) to every subscriber. Under `block`, resolves when
-   * every blocking subscriber has queued it.
+   * Publishes a batch (or a table's batches) to every subscriber of the topic now (a subscriber
+   * gets only what is published after it joined). Each batch is encoded once; dictionaries that
+   * changed go first and are never dropped. Resolves when every subscriber has taken the batch
+   * by its policy: queued (a `block` subscriber with a full queue makes this wait for room),
+   * queued or counted as dropped (`drop-oldest`), or disconnected (`disconnect`). It does not
+   * wait for the bytes to reach anyone. ERR_QUIVER_CLOSED once the topic is closed;
+   * ERR_QUIVER_SCHEMA_MISMATCH for a batch of another schema.
    */
   async publish(data: A.RecordBatch | A.Table): Promise<void> {
     if (this.closed) throw new QuiverError(ErrorCode.CLOSED, `topic '${this.name}' is closed`);
@@ -262,7 +288,13 @@ export class Topic {
   }
 }
 
-/** Listens for subscribers and publishes topics to them. */
+/**
+ * Listens for subscribers and publishes topics to them. Each connection that arrives is read for
+ * a hello (its topic, policy, queue length); one that sends none within `helloTimeoutMs` is a
+ * plain Arrow subscriber of {@link DEFAULT_TOPIC}. A subscriber of a topic that does not exist
+ * (yet) is closed at once. It then gets the topic's schema and current dictionaries, and every
+ * batch published from then on, as a plain Arrow IPC stream.
+ */
 export class Publisher {
   private readonly topics = new Map<string, Topic>();
   private readonly all = new Set<Subscriber>();
@@ -271,7 +303,9 @@ export class Publisher {
   private closing = false;
 
   private constructor(
+    /** The listener subscribers arrive on. */
     readonly listener: Listener,
+    /** The options it was made with. */
     readonly options: PublisherOptions,
   ) {
     this.accepting = this.accept();
@@ -287,11 +321,15 @@ export class Publisher {
     return new Publisher(listener, opts);
   }
 
+  /** The bound URL (with the real port when port 0 was asked for). */
   get url(): string {
     return this.listener.url;
   }
 
-  /** Creates (or returns) a topic. The default topic is named {@link DEFAULT_TOPIC}. */
+  /**
+   * Creates (or returns) a topic. The default topic is named {@link DEFAULT_TOPIC}.
+   * ERR_QUIVER_SCHEMA_MISMATCH if the topic exists with another schema.
+   */
   topic(name: string, schema: A.Schema, opts: TopicOptions = {}): Topic {
     let t = this.topics.get(name);
     if (t) {
@@ -339,7 +377,11 @@ export class Publisher {
     topic.join(s);
   }
 
-  /** Ends every topic's streams cleanly, then stops listening. */
+  /**
+   * Stops listening, then ends every topic's streams cleanly: each subscriber gets what is queued
+   * for it and the end-of-stream marker (so this waits for subscribers that are slow to read),
+   * then its connection is closed. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -348,6 +390,7 @@ export class Publisher {
     await this.accepting;
   }
 
+  /** {@link Publisher.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -379,6 +422,7 @@ async function readHello(conn: Connection, timeoutMs: number): Promise<Hello | n
   }
 }
 
+/** Options of {@link subscribe}: what to ask the publisher for, reconnection, and the reader's limits (`maxMessageBytes` defaults to 256 MiB here). */
 export interface SubscribeOptions extends StreamReaderOptions {
   /** Topic to receive. @default 'default' */
   topic?: string;
@@ -386,26 +430,38 @@ export interface SubscribeOptions extends StreamReaderOptions {
   policy?: SlowSubscriberPolicy;
   /** This subscription's queue length at the publisher, in messages. @default the publisher's */
   queueLength?: number;
+  /** Options for the transport (TLS, ...). */
   transport?: TransportOptions;
-  /** Reconnect (with backoff) when the connection drops, so a publisher restart is survived. */
+  /**
+   * Reconnect (with backoff) when the connection drops or the stream ends, so a publisher
+   * restart is survived; iteration then ends only at `close()` (or after `maxAttempts`).
+   * @default off
+   */
   reconnect?: ReconnectOptions | boolean;
+  /** Stops the waiting between reconnection attempts (ERR_QUIVER_ABORTED). */
   signal?: AbortSignal;
 }
 
 /**
- * Subscribes to a topic. Iterate it for batches; with `reconnect`, iteration continues across
- * publisher restarts (each new stream's schema must match the first).
+ * Subscribes to a topic. Iterating connects, sends the hello, and yields the stream's batches;
+ * it ends at the publisher's end of stream (or when the connection closes without one), and
+ * throws the error that broke the stream. With `reconnect`, iteration goes on across
+ * disconnections and publisher restarts: each new connection is a new stream (schema and current
+ * dictionaries first), and batches published while disconnected are not received. Later
+ * streams' schemas are not compared with the first; `schema` keeps the first.
  */
 export class Subscription implements AsyncIterable<A.RecordBatch> {
   private conn: Connection | null = null;
   private closedFlag = false;
-  /** The schema of the stream being read (set once the first stream has started). */
+  /** The first stream's schema (null until it has started; later streams do not change it). */
   schema: A.Schema | null = null;
   /** Streams started (1 plus the number of reconnections). */
   streams = 0;
 
+  /** Made by {@link subscribe}; nothing happens until iteration starts. */
   constructor(
     private readonly registry: TransportRegistry,
+    /** The publisher's URL. */
     readonly url: string,
     private readonly opts: SubscribeOptions = {},
   ) {}
@@ -426,6 +482,7 @@ export class Subscription implements AsyncIterable<A.RecordBatch> {
     return reader;
   }
 
+  /** Connects and yields batches (see the class). Ending the iteration closes the subscription. */
   async *[Symbol.asyncIterator](): AsyncIterator<A.RecordBatch> {
     const reconnect = !!this.opts.reconnect;
     try {
@@ -452,17 +509,19 @@ export class Subscription implements AsyncIterable<A.RecordBatch> {
     }
   }
 
+  /** Closes the connection; a running iteration ends. Idempotent. */
   async close(): Promise<void> {
     this.closedFlag = true;
     await this.conn?.close();
   }
 
+  /** {@link Subscription.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 }
 
-/** Subscribes to `url` (resolved on `registry`). */
+/** Subscribes to `url` (resolved on `registry`); connecting starts when iteration does. */
 export function subscribe(registry: TransportRegistry, url: string, opts?: SubscribeOptions): Subscription {
   return new Subscription(registry, url, opts);
 }

@@ -4,6 +4,7 @@
  */
 import { ErrorCode, QuiverError } from '../errors.js';
 
+/** A bounded async queue (what a publisher keeps per subscriber). */
 export class AsyncQueue<T> {
   private items: T[] = [];
   private takers: Array<{ resolve: (v: IteratorResult<T>) => void; reject: (e: unknown) => void }> = [];
@@ -11,12 +12,18 @@ export class AsyncQueue<T> {
   private ended = false;
   private failure: unknown = undefined;
 
-  constructor(readonly capacity: number) {}
+  /** A queue that counts as full at `capacity` items. */
+  constructor(
+    /** Items at which it counts as full. */
+    readonly capacity: number,
+  ) {}
 
+  /** Items queued now. */
   get length(): number {
     return this.items.length;
   }
 
+  /** Whether `length` has reached `capacity`. */
   get full(): boolean {
     return this.items.length >= this.capacity;
   }
@@ -72,6 +79,7 @@ export class AsyncQueue<T> {
     return out;
   }
 
+  /** Takes items until the queue ends (or rejects with its error). */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return { next: () => this.shift() };
   }

@@ -23,6 +23,7 @@ export function gather(ms: EncodedMessage[]): Uint8Array[] {
   return out;
 }
 
+/** Backoff of a reconnecting producer or subscriber: the delay doubles from `initialDelayMs` up to `maxDelayMs`. */
 export interface ReconnectOptions {
   /** First delay before reconnecting. @default 50 */
   initialDelayMs?: number;
@@ -32,6 +33,7 @@ export interface ReconnectOptions {
   maxAttempts?: number;
 }
 
+/** Options of {@link StreamProducer.connect}: encoding (compression...), transport options, reconnection. */
 export interface ProducerOptions extends EncoderOptions {
   /** Options for the transport (TLS, ...). */
   transport?: TransportOptions;
@@ -51,7 +53,11 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Connects with retries and exponential backoff. */
+/**
+ * Connects with retries and exponential backoff: up to `opts.maxAttempts` attempts, then the
+ * last error. ERR_QUIVER_INVALID_ARGUMENT (a bad URL, an unknown scheme) is not retried;
+ * `signal` (ERR_QUIVER_ABORTED) stops the waiting between attempts.
+ */
 export async function connectWithBackoff(
   registry: TransportRegistry,
   url: string,
@@ -79,6 +85,11 @@ const reconnectOpts = (r: ReconnectOptions | boolean | undefined): ReconnectOpti
 /**
  * Sends one Arrow stream over a connection. `send` resolves when the transport accepted the
  * batch's bytes; with a stalled consumer it waits (backpressure), holding one batch at most.
+ *
+ * With `reconnect`, a send that fails (other than by its abort signal) closes the connection,
+ * dials again with backoff, starts a new stream (schema and dictionaries first) and sends the
+ * failed batch on it. Delivery across the break is at most once: batches the old connection
+ * had accepted but the consumer had not read are lost with it.
  */
 export class StreamProducer {
   private encoder: RecordBatchEncoder;
@@ -87,6 +98,7 @@ export class StreamProducer {
 
   private constructor(
     conn: Connection,
+    /** The stream's schema; every batch sent must have it (ERR_QUIVER_SCHEMA_MISMATCH). */
     readonly schema: A.Schema,
     private readonly opts: ProducerOptions,
     private readonly redial: (() => Promise<Connection>) | null,
@@ -111,11 +123,17 @@ export class StreamProducer {
     return p;
   }
 
+  /** Who the current connection goes to. */
   get peer(): PeerInfo {
     return this.conn.peer;
   }
 
-  /** Sends a batch or every batch of a table. */
+  /**
+   * Sends a batch or every batch of a table (dictionaries that changed go first). Resolves when
+   * the transport accepted the bytes; waits while it cannot. ERR_QUIVER_CLOSED after
+   * `close()`; ERR_QUIVER_ABORTED when `opts.signal` aborts the wait (the bytes handed over
+   * still go); otherwise the connection's error, unless `reconnect` is on (see the class).
+   */
   async send(data: A.RecordBatch | A.Table, opts?: SendOptions): Promise<void> {
     if (this.closedFlag) throw new QuiverError(ErrorCode.CLOSED, 'the producer is closed');
     const messages = this.encoder.write(data);
@@ -146,6 +164,7 @@ export class StreamProducer {
     }
   }
 
+  /** {@link StreamProducer.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -171,12 +190,15 @@ export function closingSource(conn: Connection): AsyncIterable<Uint8Array> & Pic
 
 /** One producer's stream as a consumer sees it. */
 export interface IncomingStream {
+  /** The producer, as the transport sees it. */
   readonly peer: PeerInfo;
+  /** Its connection (closed when the stream ends or fails, or when you close it). */
   readonly connection: Connection;
   /** The stream: `schema`, then batches; `reader.end` says how it ended (eos, closed, error). */
   readonly reader: StreamReader;
 }
 
+/** Options of {@link acceptStreams}: the readers' limits (`maxMessageBytes` defaults to 256 MiB here), and the backlog. */
 export interface ConsumerOptions extends StreamReaderOptions {
   /** Streams whose schema has arrived but which nobody has taken yet. @default 64 */
   backlog?: number;
@@ -185,7 +207,8 @@ export interface ConsumerOptions extends StreamReaderOptions {
 /**
  * Every stream producers open on `listener`, in the order their schemas arrive, each read
  * independently (a slow or silent producer does not hold up the others). A connection whose data
- * is malformed or over the message limit is closed; the others go on.
+ * is malformed or over the message limit is closed; the others go on. Ending the iteration
+ * (`break`, `return()`) closes the listener; streams already handed out stay yours.
  */
 export async function* acceptStreams(listener: Listener, opts: ConsumerOptions = {}): AsyncGenerator<IncomingStream> {
   const readOpts: StreamReaderOptions = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, ...opts, releaseAtEnd: true };

@@ -12,7 +12,9 @@ export interface PeerInfo {
   address: string;
   /** Peer credentials where the transport has them (Unix sockets with the native addon). */
   pid?: number;
+  /** The peer's user id (Unix sockets with the native addon). */
   uid?: number;
+  /** The peer's group id (Unix sockets with the native addon). */
   gid?: number;
 }
 
@@ -25,8 +27,10 @@ export type CloseReason =
   /** The connection failed (reset, broken pipe, TLS failure, limit exceeded...). */
   | { kind: 'error'; error: QuiverError };
 
+/** Whether a connection is open, and if not, why ({@link CloseReason}). */
 export type ConnectionStatus = { state: 'open' } | { state: 'closed'; reason: CloseReason };
 
+/** Options of {@link Connection.send}. */
 export interface SendOptions {
   /** Abandons the wait for the transport to accept the bytes. */
   signal?: AbortSignal;
@@ -39,6 +43,7 @@ export interface SendOptions {
  * transport from reading, which pushes back on the sender.
  */
 export interface Connection extends AsyncIterable<Uint8Array> {
+  /** The URL this connection was made to (or accepted on). */
   readonly url: string;
   /**
    * Optional fast path, for transports that can read straight into memory of the reader's
@@ -49,6 +54,7 @@ export interface Connection extends AsyncIterable<Uint8Array> {
    * first. A reader uses either this or iteration from then on, not both.
    */
   readInto?(sink: ReadSink): Promise<boolean>;
+  /** Who is on the other end, as far as the transport can tell. */
   readonly peer: PeerInfo;
   /**
    * Writes `buffers` in order as one gather write. Resolves when the transport has accepted
@@ -62,7 +68,9 @@ export interface Connection extends AsyncIterable<Uint8Array> {
   close(): Promise<void>;
   /** Settles when the connection is closed, for whatever reason (never rejects). */
   readonly closed: Promise<CloseReason>;
+  /** Open, or closed with its reason; synchronous. */
   status(): ConnectionStatus;
+  /** {@link Connection.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -88,13 +96,16 @@ export interface Listener extends AsyncIterable<Connection> {
   readonly url: string;
   /** Stops accepting and releases the address (removes a Unix socket file it created). */
   close(): Promise<void>;
+  /** Settles once the listener is closed. */
   readonly closed: Promise<void>;
+  /** {@link Listener.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Transport-specific options pass through the registry untouched. */
 export type TransportOptions = Record<string, unknown> & { signal?: AbortSignal };
 
+/** Whether a transport works here; if not, why, with the error code using it would fail with. */
 export type Availability = { available: true } | { available: false; reason: string; code: string };
 
 /** What a transport package provides. */
@@ -103,14 +114,19 @@ export interface Transport {
   readonly schemes: readonly string[];
   /** Whether it works here (e.g. shm without the native addon does not). Never throws. */
   availability(): Availability;
+  /** Connects to `url` (a URL of one of its schemes). */
   connect(url: URL, opts?: TransportOptions): Promise<Connection>;
+  /** Listens on `url` (a URL of one of its schemes). */
   listen(url: URL, opts?: TransportOptions): Promise<Listener>;
 }
 
 /** One row of {@link TransportRegistry.capabilities}. */
 export interface Capability {
+  /** The URL scheme, without the colon. */
   scheme: string;
+  /** Whether its transport works on this machine. */
   available: boolean;
+  /** Why not, when it does not. */
   reason?: string;
 }
 
@@ -121,10 +137,12 @@ export interface Capability {
 export class TransportRegistry {
   private readonly bySchemes = new Map<string, Transport>();
 
+  /** A registry of these transports (ERR_QUIVER_INVALID_ARGUMENT if two serve one scheme). */
   constructor(transports: Iterable<Transport> = []) {
     for (const t of transports) this.register(t);
   }
 
+  /** Adds a transport; ERR_QUIVER_INVALID_ARGUMENT if one of its schemes is taken (nothing is added then). */
   register(transport: Transport): this {
     for (const s of transport.schemes) {
       if (this.bySchemes.has(s)) throw new QuiverError(ErrorCode.INVALID_ARGUMENT, `scheme '${s}:' is already registered`);
@@ -160,11 +178,17 @@ export class TransportRegistry {
     return { transport, url: u };
   }
 
+  /**
+   * Connects through the transport of the URL's scheme. ERR_QUIVER_INVALID_ARGUMENT for an
+   * unknown scheme or not a URL; the transport's availability code (e.g.
+   * ERR_QUIVER_NATIVE_UNAVAILABLE) when it does not work here; then the transport's own errors.
+   */
   connect(url: string | URL, opts?: TransportOptions): Promise<Connection> {
     const r = this.resolve(url);
     return r.transport.connect(r.url, opts);
   }
 
+  /** Listens through the transport of the URL's scheme; errors as for {@link TransportRegistry.connect}. */
   listen(url: string | URL, opts?: TransportOptions): Promise<Listener> {
     const r = this.resolve(url);
     return r.transport.listen(r.url, opts);

@@ -5,7 +5,9 @@
 import { decodeMessage, invalid, type Message } from '@quiver/core';
 import type { RecordKind } from './layout.js';
 
+/** What a record holds, as the writer files it. */
 export interface RecordMeta {
+  /** The message's kind. */
   kind: RecordKind;
   /** For a dictionary or delta: its id. */
   dictionaryId?: number;

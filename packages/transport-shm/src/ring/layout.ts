@@ -97,11 +97,13 @@ export const S = {
 
 export const SLOT = { FREE: 0, CLAIMED: 1, ACTIVE: 2, DISCONNECTED: 3 } as const;
 export const POLICY = { block: 0, 'drop-oldest': 1, disconnect: 2 } as const;
+/** What the writer does when it needs space a subscriber has not read: `block`, `drop-oldest` or `disconnect`. */
 export type Policy = keyof typeof POLICY;
 export const policyName = (v: number): Policy => (v === 1 ? 'drop-oldest' : v === 2 ? 'disconnect' : 'block');
 
 /** Record kinds (low 8 bits of a record's tag). */
 export const KIND = { SCHEMA: 1, DICTIONARY: 2, DELTA: 3, BATCH: 4, EOS: 5, PAD: 15 } as const;
+/** What a ring record holds: a schema, a full or delta dictionary, a record batch, or the end of stream. */
 export type RecordKind = 'schema' | 'dictionary' | 'delta' | 'batch' | 'eos';
 export const kindName = (k: number): RecordKind | null =>
   k === 1 ? 'schema' : k === 2 ? 'dictionary' : k === 3 ? 'delta' : k === 4 ? 'batch' : k === 5 ? 'eos' : null;
@@ -124,8 +126,11 @@ export const align8 = (n: number): number => (n + 7) & ~7;
 /** Preamble entry header: +0 length, +4 kind, +8 dictionary id, +12 reserved; payload 8-padded. */
 export const PREAMBLE_ENTRY = 16;
 
+/** Smallest data area of a ring, in bytes. */
 export const MIN_CAPACITY = 1024;
+/** Largest data area of a ring, in bytes (1 GiB). */
 export const MAX_CAPACITY = 1 << 30;
+/** Most subscriber slots a ring can have. */
 export const MAX_SUBSCRIBERS = 1024;
 const PAGE = 4096;
 const pageAlign = (n: number): number => Math.ceil(n / PAGE) * PAGE;
@@ -134,21 +139,28 @@ const pageAlign = (n: number): number => Math.ceil(n / PAGE) * PAGE;
 export interface RingGeometry {
   /** Data bytes: a power of two, 1 KiB to 1 GiB. */
   capacity: number;
+  /** Subscriber slots, 1 to 1024. */
   maxSubscribers: number;
   /** Preamble bytes (page-rounded). */
   preambleCapacity: number;
 }
 
+/** A ring's geometry with the offsets that follow from it (see {@link ringSizes}). */
 export interface RingSizes extends RingGeometry {
+  /** Bytes of the header: control words and subscriber slots, page-rounded. */
   headerBytes: number;
+  /** Where the preamble starts. */
   preambleOffset: number;
+  /** Where the data area starts. */
   dataOffset: number;
+  /** Bytes of the whole segment (header, preamble, data). */
   segmentBytes: number;
 }
 
 /** Smallest power of two ≥ n. */
 export const nextPow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 
+/** The layout of a ring of geometry `g`: page-rounded header and preamble, then the data area. */
 export function ringSizes(g: RingGeometry): RingSizes {
   const headerBytes = pageAlign(CONTROL_BYTES + g.maxSubscribers * SLOT_BYTES);
   const preambleCapacity = pageAlign(g.preambleCapacity);
@@ -159,10 +171,13 @@ export function ringSizes(g: RingGeometry): RingSizes {
 
 /** A ring opened over a buffer: its views and (validated) geometry. */
 export interface Ring {
+  /** The ring's memory (a shm mapping or a worker channel). */
   readonly buffer: SharedArrayBuffer;
   /** Every word of the buffer (header, slots, record headers). */
   readonly words: Int32Array;
+  /** Every byte of the buffer. */
   readonly bytes: Uint8Array;
+  /** Its layout, as read (and checked) from the header. */
   readonly sizes: RingSizes;
   /** capacity - 1 */
   readonly mask: number;

@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 
 /** Who owns a slot: pid and start time (0 when unknown; then only the pid is checked). */
 export interface ProcessIdentity {
+  /** Process id. */
   pid: number;
+  /** Start time in clock ticks since boot (/proc/<pid>/stat field 22), or 0. */
   start: number;
 }
 

@@ -30,8 +30,11 @@ import { RingRecord } from './record.js';
 import { claimSlot } from './slots.js';
 import { nextTurn, type Waiter } from './wait.js';
 
+/** Options of {@link RingReader.join}. */
 export interface RingReaderOptions {
+  /** How to sleep and wake (futexes across processes, Atomics between threads). */
   waiter: Waiter;
+  /** This process, recorded in the slot so the writer can tell when it died. */
   identity: ProcessIdentity;
   /** How the publisher treats this reader when it falls behind. @default the ring's default */
   policy?: Policy;
@@ -55,8 +58,14 @@ class RetryJoin extends Error {}
 
 export { RingRecord };
 
+/**
+ * One subscriber of a ring, with its own cursor and slot. {@link RingReader.next} hands out
+ * records that stay valid until released; the writer never overwrites a record held.
+ */
 export class RingReader {
+  /** The ring it reads. */
   readonly ring: Ring;
+  /** Its slot in the subscriber table. */
   readonly slot: number;
   private readonly words: Int32Array;
   private readonly waiter: Waiter;
@@ -482,10 +491,12 @@ export class RingReader {
     return Atomics.load(this.words, slotWord(this.slot, S.DROPS)) >>> 0;
   }
 
+  /** Records read from the ring (preamble copies not counted). */
   get recordsDelivered(): number {
     return this.delivered;
   }
 
+  /** Whether {@link RingReader.close} was called. */
   get isClosed(): boolean {
     return this.closedFlag;
   }

@@ -12,8 +12,10 @@ export interface RecordOwner {
 /** One record: a view into the ring (or, for preamble copies, a private copy) until released. */
 export class RingRecord {
   #released = false;
+  /** @internal Made by the reader. */
   constructor(
     private readonly reader: RecordOwner | null,
+    /** What the record holds. */
     readonly kind: RecordKind,
     /** The framed Arrow message. */
     readonly bytes: Uint8Array,
@@ -28,6 +30,7 @@ export class RingRecord {
     return this.position < 0;
   }
 
+  /** Whether it was released. */
   get released(): boolean {
     return this.#released;
   }
@@ -39,6 +42,7 @@ export class RingRecord {
     this.reader?.onRelease(this);
   }
 
+  /** `release()`, for `using`. */
   [Symbol.dispose](): void {
     this.release();
   }

@@ -9,8 +9,10 @@
  */
 import type { NativeBinding } from '@quiver/native';
 
+/** How a wait ended: woken (or the word changed), the word did not hold the value, or the timeout passed. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
+/** How a side of a ring sleeps until a word changes, and wakes the other side. */
 export interface Waiter {
   /**
    * Resolves when word `index` (an int32 index) may no longer hold `expected`, or after
@@ -43,6 +45,7 @@ class SpinBudget {
   }
 }
 
+/** Waits with the native addon's futexes: across processes sharing a mapping. */
 export function futexWaiter(native: NativeBinding, buffer: SharedArrayBuffer): Waiter {
   const budget = new SpinBudget();
   return {
@@ -61,6 +64,7 @@ type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number)
 /** Polls this many times before sleeping: a peer thread often answers within microseconds. */
 const SPIN = 64;
 
+/** Waits with Atomics.waitAsync/Atomics.notify: between the threads of one process. */
 export function atomicsWaiter(buffer: SharedArrayBuffer): Waiter {
   const words = new Int32Array(buffer);
   const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;

@@ -23,7 +23,9 @@ import { reclaimIfDead } from './slots.js';
 import { PreambleMirror } from './preamble.js';
 import { nextTurn, type Waiter } from './wait.js';
 
+/** Options of a {@link RingWriter}. */
 export interface RingWriterOptions {
+  /** How to sleep and wake (futexes across processes, Atomics between threads). */
   waiter: Waiter;
   /** Records written in a row without waiting before yielding to the event loop. @default 64 */
   maxSyncRecords?: number;
@@ -33,9 +35,13 @@ export interface RingWriterOptions {
 
 /** One subscriber as the publisher sees it. */
 export interface SubscriberInfo {
+  /** Its slot in the ring's subscriber table. */
   slot: number;
+  /** Its process id. */
   pid: number;
+  /** How the writer treats it when it falls behind. */
   policy: Policy;
+  /** `disconnected` once the `disconnect` policy cut it off (until it leaves). */
   state: 'active' | 'disconnected';
   /** Bytes published that it has not read yet. */
   lag: number;
@@ -48,6 +54,7 @@ export interface SubscriberInfo {
 /** A writable slot of the ring, reserved for one record: fill `bytes`, then commit. */
 export class Loan {
   #done = false;
+  /** @internal Made by {@link RingWriter.loan}. */
   constructor(
     private readonly writer: RingWriter,
     /** Position of the record (its header). */
@@ -77,16 +84,23 @@ export class Loan {
     this.writer.abortLoan(this);
   }
 
+  /** Whether it was committed or aborted. */
   get settled(): boolean {
     return this.#done;
   }
 
+  /** Aborts the loan unless it was committed, so `using loan = ...` never leaves a slot reserved. */
   [Symbol.dispose](): void {
     this.abort();
   }
 }
 
+/**
+ * The one writer of a ring: appends records, keeps the preamble (schema and current
+ * dictionaries) for joiners, and applies each subscriber's policy when the ring is full.
+ */
 export class RingWriter {
+  /** The ring it writes. */
   readonly ring: Ring;
   private readonly words: Int32Array;
   private readonly waiter: Waiter;
@@ -106,6 +120,7 @@ export class RingWriter {
   private ended = false;
   private readonly closing = new AbortController();
 
+  /** Becomes the ring's writer; ERR_QUIVER_ADDRESS_IN_USE if it has (or had) one. */
   constructor(ring: Ring, opts: RingWriterOptions) {
     this.ring = ring;
     this.words = ring.words;
