@@ -42,6 +42,13 @@ const COALESCE_BYTES = 16 * 1024;
 const SLAB_BYTES = 256 * 1024;
 /** A new slab is started when less than this much of the current one is left. */
 const SLAB_MIN_READ = 64 * 1024;
+/**
+ * In `onread` mode, reading goes on while at most this many received bytes wait for the reader:
+ * stopping and restarting the socket's reads for every message costs two system calls each, and
+ * delays the next message by a trip through the event loop. Past it, reading stops until the
+ * reader pulls (backpressure: the rest stays in the kernel, then the sender stalls).
+ */
+const READ_AHEAD_BYTES = 256 * 1024;
 
 /** A slab's memory is not zeroed: only the bytes reads wrote into it are ever handed out. */
 function slab(): Uint8Array {
@@ -136,6 +143,8 @@ export class SocketConnection implements Connection {
 
   // Receive side.
   readonly #chunks: Uint8Array[] = [];
+  /** Bytes in #chunks (kept in `onread` mode only). */
+  #chunkBytes = 0;
   #readEnded = false;
   #waiters: Array<() => void> = [];
   /** The socket's reads, when it is in `onread` mode. */
@@ -312,6 +321,7 @@ export class SocketConnection implements Connection {
       this.#closing = true;
       this.#firstEnd ??= 'local';
       this.#chunks.length = 0;
+      this.#chunkBytes = 0;
       this.#closePromise = this.closed.then(() => undefined);
       this.#socket.destroy();
       this.#wake();
@@ -339,7 +349,10 @@ export class SocketConnection implements Connection {
     for (;;) {
       if (this.#closing) return DONE;
       const chunk = this.#chunks.shift();
-      if (chunk) return { done: false, value: chunk };
+      if (chunk) {
+        this.#chunkBytes -= chunk.byteLength;
+        return { done: false, value: chunk };
+      }
       const failed = this.#failure();
       if (failed) throw failed;
       if (this.#readEnded) return DONE;
@@ -357,17 +370,19 @@ export class SocketConnection implements Connection {
       if (this.#reads!.sink!.write(chunk)) return true;
       this.#fill = null;
       // The next read goes to the slab: it starts a message, whose size is not known yet.
+      // Reading goes on (read-ahead) until the reader pulls again or READ_AHEAD_BYTES wait.
       this.#reads!.sink = null;
-      this.#paused = true;
       fill.resolve(true);
-      return false;
+      return true;
     }
     this.#chunks.push(chunk);
+    this.#chunkBytes += chunk.byteLength;
     if (this.#waiters.length > 0) {
       this.#wake();
       return true;
     }
-    // Nobody is waiting: stop reading until someone pulls, leave the rest in the kernel.
+    if (this.#chunkBytes < READ_AHEAD_BYTES) return true;
+    // Enough waits for the reader: stop reading until it pulls, leave the rest in the kernel.
     this.#paused = true;
     return false;
   }
@@ -375,7 +390,11 @@ export class SocketConnection implements Connection {
   #readInto(sink: ReadSink): Promise<boolean> {
     if (this.#fill) return Promise.reject(new QuiverError(ErrorCode.INVALID_ARGUMENT, 'readInto is already in progress'));
     // Bytes iteration received but nobody took go first.
-    while (this.#chunks.length > 0) if (!sink.write(this.#chunks.shift()!)) return Promise.resolve(true);
+    while (this.#chunks.length > 0) {
+      const chunk = this.#chunks.shift()!;
+      this.#chunkBytes -= chunk.byteLength;
+      if (!sink.write(chunk)) return Promise.resolve(true);
+    }
     if (this.#closing) return Promise.resolve(false);
     const failed = this.#failure();
     if (failed) return Promise.reject(failed);
