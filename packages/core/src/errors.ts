@@ -13,7 +13,7 @@ export const ErrorCode = {
   FORMAT_MISMATCH: 'ERR_QUIVER_FORMAT_MISMATCH',
   /** An Arrow type that apache-arrow (the JS data model) cannot represent. */
   UNSUPPORTED_TYPE: 'ERR_QUIVER_UNSUPPORTED_TYPE',
-  /** A valid Arrow feature Quiver does not implement (tensor messages, metadata before V4, non-buffer body compression). */
+  /** A valid Arrow feature Quiver does not implement (tensor messages, metadata before V4, non-buffer body compression, decoding big-endian data). */
   UNSUPPORTED: 'ERR_QUIVER_UNSUPPORTED',
   /** No codec is registered or loadable for a compression the data uses or the caller asked for. */
   CODEC_UNAVAILABLE: 'ERR_QUIVER_CODEC_UNAVAILABLE',

@@ -334,3 +334,13 @@ test('metadata claiming 1 GiB over ~100 bytes: a coded error, and the 1 GiB is n
     t.true(r.peakMiB < 64, `${r.case}: arrayBuffers grew by ${r.peakMiB} MiB`);
   }
 });
+
+test('big-endian data: readers refuse to decode it (ERR_QUIVER_UNSUPPORTED); convert copies it byte for byte', async (t) => {
+  const fields: Field[] = [{ name: 'a', nullable: true, type: { kind: 'int', bitWidth: 32, signed: true }, children: [], dictionary: null, metadata: new Map() }];
+  const enc = new IpcEncoder({ fields, metadata: new Map(), endianness: 'big', features: [] }, 'stream');
+  const bytes = Buffer.concat([...enc.start(), ...enc.finish()].flatMap((m) => m.buffers));
+  await t.throwsAsync(StreamReader.open(bytes), { instanceOf: QuiverError, code: ErrorCode.UNSUPPORTED, message: /big-endian/ });
+  const parts: Uint8Array[] = [];
+  await convert(bytes, { write: (bs: Uint8Array[]) => void parts.push(...bs.map((b) => b.slice())), close: async () => {} }, { format: 'stream' });
+  t.deepEqual(Buffer.concat(parts), bytes);
+});

@@ -3,7 +3,7 @@
  * (replacements and deltas) of one stream or file, and loads record batches as views.
  */
 import * as A from 'apache-arrow';
-import { invalid } from '../errors.js';
+import { ErrorCode, invalid, QuiverError } from '../errors.js';
 import type { Message, RecordBatchHeader } from '../format/message.js';
 import type { Field, Schema } from '../format/types.js';
 import { toArrowField, toArrowSchema } from '../arrow/schema.js';
@@ -41,6 +41,9 @@ export class BatchDecoder {
     readonly version: number,
     private readonly opts: BodyReadOptions = {},
   ) {
+    // Values would be read in the wrong byte order. Message-level conversion and inspection
+    // still handle such data byte for byte.
+    if (schema.endianness === 'big') throw new QuiverError(ErrorCode.UNSUPPORTED, 'big-endian data cannot be decoded (convert and inspect still handle it as bytes)');
     this.dictFields = dictionaryFields(schema);
   }
 
