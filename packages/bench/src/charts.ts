@@ -147,7 +147,7 @@ function latencyChart(c: Collected): string | null {
   return barChart({
     title: 'Round trip of a 1-row batch: latency percentiles',
     subtitle: 'Ping-pong between two processes; the echo side decodes, touches and re-encodes the batch (raw: echoes the same bytes).',
-    yLabel: 'round trip, µs (log scale)',
+    yLabel: 'round trip (log scale)',
     xLabel: 'transport and implementation',
     groups,
     bars: [

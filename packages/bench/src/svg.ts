@@ -161,7 +161,7 @@ interface Frame {
 }
 
 function frame(width: number, height: number, legendWidth: number, hasSubtitle: boolean): Frame {
-  return { width, height, left: 78, right: width - legendWidth - 24, top: hasSubtitle ? 74 : 56, bottom: height - 64 };
+  return { width, height, left: 96, right: width - legendWidth - 24, top: hasSubtitle ? 74 : 56, bottom: height - 64 };
 }
 
 function open(f: Frame, title: string, subtitle: string | undefined): string[] {
