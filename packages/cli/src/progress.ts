@@ -1,8 +1,9 @@
 /**
  * A one-line progress bar for a terminal's stderr: bytes in (against a total when known, as a bar
- * and a percentage) and bytes out. It stays silent for jobs that finish quickly and redraws at a
- * bounded rate, so it costs nothing on small inputs. Shared by every long-running verb (convert
- * here; send and recv later). Callers create one only when stderr is a TTY.
+ * and a percentage) and bytes out, or steps of a job with a line of text in place of the byte
+ * counts. It stays silent for jobs that finish quickly and redraws at a bounded rate, so it costs
+ * nothing on small inputs. Shared by every long-running verb (convert, send, recv) and by the
+ * bench runner (@quiver/bench). Callers create one only when stderr is a TTY.
  */
 
 /** Where the bar is drawn: anything with `write(string)` (a TTY stream in practice). */
@@ -39,6 +40,8 @@ export interface ProgressState {
   total?: number;
   /** Bytes out so far, if the job writes. */
   out?: number;
+  /** Shown after the bar in place of the byte counts (a job counted in steps, not bytes). */
+  text?: string;
   /** Width of the line to fill. */
   width: number;
 }
@@ -58,7 +61,7 @@ export function formatBytes(n: number): string {
 
 /** The text of one progress line (no carriage return, no escape codes), at most `width` long. */
 export function renderProgress(s: ProgressState): string {
-  const counts = `${formatBytes(s.done)}${s.total !== undefined ? ` / ${formatBytes(s.total)}` : ''}${s.out !== undefined ? ` → ${formatBytes(s.out)}` : ''}`;
+  const counts = s.text ?? `${formatBytes(s.done)}${s.total !== undefined ? ` / ${formatBytes(s.total)}` : ''}${s.out !== undefined ? ` → ${formatBytes(s.out)}` : ''}`;
   const label = s.label ? `${s.label} ` : '';
   if (s.total === undefined || s.total <= 0) return `${label}${counts}`.slice(0, s.width);
   const fraction = Math.min(1, Math.max(0, s.done / s.total));
@@ -96,6 +99,22 @@ export class ProgressBar {
     if (this.finished) return;
     this.state.done = done;
     if (out !== undefined) this.state.out = out;
+    this.draw();
+  }
+
+  /**
+   * Records progress in steps, with `text` shown in place of the byte counts; `total`, when given,
+   * replaces the one of the options (a job that learns its size as it goes).
+   */
+  updateText(done: number, text: string, total?: number): void {
+    if (this.finished) return;
+    this.state.done = done;
+    this.state.text = text;
+    if (total !== undefined) this.state.total = total;
+    this.draw();
+  }
+
+  private draw(): void {
     const t = this.now();
     if (t - this.started < (this.opts.delayMs ?? 400)) return;
     if (t - this.lastDraw < (this.opts.intervalMs ?? 100)) return;

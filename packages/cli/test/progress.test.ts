@@ -64,6 +64,19 @@ test('ProgressBar: silent at first, then redraws in place, then clears with a su
   t.true(out.text.endsWith('done\n'), 'finish is idempotent');
 });
 
+test('renderProgress and updateText: steps with a line of text in place of the byte counts', (t) => {
+  t.is(renderProgress({ label: 'socket', done: 1, total: 4, text: 'round 1 of 2', width: 80 }), `socket [${'#'.repeat(10)}${'-'.repeat(30)}]  25%  round 1 of 2`);
+  t.true(renderProgress({ label: 'socket', done: 1, total: 4, text: 'x'.repeat(100), width: 60 }).length <= 60);
+  const out = sink();
+  let now = 0;
+  const bar = new ProgressBar({ stream: out, label: 'codec', columns: 81, delayMs: 0, intervalMs: 100, now: () => now });
+  bar.updateText(3, 'encode: round 1 of 5', 12);
+  t.regex(out.text, /^\rcodec \[#{10}-{30}\]  25%  encode: round 1 of 5\x1b\[K$/, 'the total learnt late sets the bar');
+  now = 200;
+  bar.updateText(12, 'done');
+  t.regex(out.text, /\[#{40}\] 100%  done\x1b\[K$/);
+});
+
 test('ProgressBar: a job that ends before the delay leaves no trace', (t) => {
   const out = sink();
   const bar = new ProgressBar({ stream: out, total: 10, now: () => 0 });

@@ -4,9 +4,11 @@
  * run, reported as ratios. Not a test and never a gate: it prints a Markdown table and, with
  * `--json PATH`, writes the numbers for the report generator.
  *
- *   node packages/core/dist/bench/codec.js [--json PATH] [--rounds 5] [--round-ms 400]
+ *   node packages/core/dist/bench/codec.js [--json PATH] [--quick] [--rounds 5] [--round-ms 400]
  *                                          [--warmup-ms 200] [--sizes 1024,65536,1048576]
- *   npm run bench -- --json bench.json          (from the workspace root)
+ *
+ * `--quick`: 2 rounds of 150 ms after 100 ms of warm-up, for a smoke run (~10 s). `npm run bench`
+ * at the workspace root runs this bench with the others and renders the report (packages/bench).
  *
  * What each case does per operation (building inputs happens outside the timed region):
  *  - encode, quiver: a new RecordBatchEncoder, write(batch) and finish(): a whole stream (schema,
@@ -28,7 +30,7 @@ import * as A from 'apache-arrow';
 import * as F from '@uwdata/flechette';
 import * as Q from '../src/index.js';
 import { makeTable } from './data.js';
-import { compare, environment, formatDuration, formatNumber, formatRatio, markdownTable, writeJson, type Measurement, type MeasureOptions } from './harness.js';
+import { compare, environment, formatDuration, formatNumber, formatRatio, markdownTable, progress, rowsLabel, writeJson, type Measurement, type MeasureOptions } from './harness.js';
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
@@ -144,7 +146,17 @@ function summarise(rows: number, op: Op, cells: Record<string, CellResult>, alt:
   };
 }
 
-async function benchSize(rows: number, opts: MeasureOptions, log: (s: string) => void): Promise<{ cells: CellResult[]; summaries: Summary[] }> {
+/** Reports the progress of a bench of `sizes` sizes, two comparisons each (warm-up + rounds). */
+function tracker(sizes: number, rounds: number) {
+  const total = sizes * 2 * (rounds + 1);
+  let step = 0;
+  return (rows: number, op: Op): MeasureOptions['onRound'] => {
+    const base = step++ * (rounds + 1);
+    return (round) => progress({ done: base + round + 1, total, stage: round === 0 ? `${op}: warm-up` : `${op}: round ${round} of ${rounds}`, cell: `${rows} rows` });
+  };
+}
+
+async function benchSize(rows: number, opts: MeasureOptions, log: (s: string) => void, track: ReturnType<typeof tracker>): Promise<{ cells: CellResult[]; summaries: Summary[] }> {
   const table = makeTable(rows);
   const batch = table.batches[0]!;
   const schema = table.schema;
@@ -175,7 +187,7 @@ async function benchSize(rows: number, opts: MeasureOptions, log: (s: string) =>
       'apache-arrow': () => A.tableToIPC(table, 'stream'),
       flechette: () => F.tableToIPC(ftable, { format: 'stream' }),
     },
-    opts,
+    { ...opts, onRound: track(rows, 'encode') },
   );
   log(`${rows} rows: decode...`);
   const dec = await compare(
@@ -185,7 +197,7 @@ async function benchSize(rows: number, opts: MeasureOptions, log: (s: string) =>
       'apache-arrow': () => touchArrow(A.tableFromIPC(quiverBytes)),
       flechette: () => touchFlechette(F.tableFromIPC(quiverBytes)),
     },
-    opts,
+    { ...opts, onRound: track(rows, 'decode') },
   );
 
   const encBytes: Record<string, number> = {
@@ -200,10 +212,6 @@ async function benchSize(rows: number, opts: MeasureOptions, log: (s: string) =>
     cells: [...Object.values(encCells), ...Object.values(decCells)],
     summaries: [summarise(rows, 'encode', encCells, 'quiver (open encoder)'), summarise(rows, 'decode', decCells, 'quiver (readStreamTable)')],
   };
-}
-
-function rowsLabel(n: number): string {
-  return n >= 1 << 20 && n % (1 << 20) === 0 ? `${n >> 20}M` : n >= 1024 && n % 1024 === 0 ? `${n >> 10}K` : String(n);
 }
 
 function report(summaries: Summary[]): string {
@@ -245,20 +253,27 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       json: { type: 'string' },
-      rounds: { type: 'string', default: '5' },
-      'round-ms': { type: 'string', default: '400' },
-      'warmup-ms': { type: 'string', default: '200' },
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      'round-ms': { type: 'string' },
+      'warmup-ms': { type: 'string' },
       sizes: { type: 'string', default: '1024,65536,1048576' },
     },
   });
-  const opts: MeasureOptions = { rounds: Number(values.rounds), roundMs: Number(values['round-ms']), warmupMs: Number(values['warmup-ms']) };
+  const quick = values.quick!;
+  const opts: MeasureOptions = {
+    rounds: Number(values.rounds ?? (quick ? 2 : 5)),
+    roundMs: Number(values['round-ms'] ?? (quick ? 150 : 400)),
+    warmupMs: Number(values['warmup-ms'] ?? (quick ? 100 : 200)),
+  };
   const sizes = values.sizes!.split(',').map(Number);
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const started = process.hrtime.bigint();
   const cells: CellResult[] = [];
   const summaries: Summary[] = [];
+  const track = tracker(sizes.length, opts.rounds!);
   for (const rows of sizes) {
-    const r = await benchSize(rows, opts, log);
+    const r = await benchSize(rows, opts, log, track);
     cells.push(...r.cells);
     summaries.push(...r.summaries);
   }

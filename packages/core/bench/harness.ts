@@ -21,6 +21,8 @@ export interface MeasureOptions {
    * clock's own cost (tens of ns) does not count. @default 1
    */
   minSampleMs?: number;
+  /** Called after the warm-up (round 0) and after each measured round, for progress reports. */
+  onRound?: (round: number, rounds: number) => void;
 }
 
 export interface Measurement {
@@ -125,12 +127,14 @@ function medianOf(sorted: number[]): number {
  * (case A round 1, case B round 1, case A round 2, ...), and each case reports its median.
  */
 export async function compare<K extends string>(cases: Record<K, BenchFn>, opts: MeasureOptions = {}): Promise<Record<K, Measurement>> {
-  const { warmupMs = 200, roundMs = 500, rounds = 5, minSampleMs = 1 } = opts;
+  const { warmupMs = 200, roundMs = 500, rounds = 5, minSampleMs = 1, onRound } = opts;
   const runners = Object.entries<BenchFn>(cases).map(([name, fn]) => [name, new Runner(fn)] as const);
   for (const [, r] of runners) await r.warmup(warmupMs, minSampleMs);
+  onRound?.(0, rounds);
   for (let i = 0; i < rounds; i++) {
     // Rotate the order too, so no case always runs right after the same neighbour.
     for (let j = 0; j < runners.length; j++) await runners[(i + j) % runners.length]![1].round(roundMs);
+    onRound?.(i + 1, rounds);
   }
   return Object.fromEntries(runners.map(([name, r]) => [name, r.result()])) as Record<K, Measurement>;
 }
@@ -170,6 +174,11 @@ export function formatNumber(n: number): string {
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
+/** Rows of a batch as the tables print them: 1024 → "1K", 1048576 → "1M", 1000 → "1000". */
+export function rowsLabel(n: number): string {
+  return n >= 1 << 20 && n % (1 << 20) === 0 ? `${n >> 20}M` : n >= 1024 && n % 1024 === 0 ? `${n >> 10}K` : String(n);
+}
+
 /** A ratio as "2.31x". */
 export function formatRatio(r: number): string {
   return Number.isFinite(r) ? `${r.toFixed(2)}x` : '-';
@@ -192,6 +201,31 @@ export function environment(): Record<string, string | number> {
     loadavg: Number(loadavg()[0]!.toFixed(2)),
     date: new Date().toISOString(),
   };
+}
+
+// ---- progress, for the runner of every bench -----------------------------------------------
+
+/** Where a bench is, in its own units of work (runs of a cell, rounds of a comparison). */
+export interface BenchProgress {
+  done: number;
+  total: number;
+  /** What is running: "calibrating", "round 3 of 7", "latency". */
+  stage: string;
+  /** The case being measured, e.g. "unix 65536 rows quiver". */
+  cell?: string;
+}
+
+/** Set in a bench's environment by the runner (@quiver/bench) to get {@link progress} lines. */
+export const PROGRESS_ENV = 'QUIVER_BENCH_PROGRESS';
+/** Starts each progress line on stderr; the rest of the line is the {@link BenchProgress} as JSON. */
+export const PROGRESS_PREFIX = '@quiver-bench-progress ';
+
+/**
+ * Reports progress to the bench runner: one line on stderr when {@link PROGRESS_ENV} is set,
+ * nothing otherwise (a bench run by hand keeps its plain log).
+ */
+export function progress(p: BenchProgress): void {
+  if (process.env[PROGRESS_ENV]) process.stderr.write(`${PROGRESS_PREFIX}${JSON.stringify(p)}\n`);
 }
 
 /** Writes `data` as indented JSON to `path`. */

@@ -40,7 +40,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { environment, formatDuration, formatNumber, formatRatio, markdownTable, writeJson } from '@quiver/core/bench/harness';
+import { environment, formatDuration, formatNumber, formatRatio, markdownTable, progress, writeJson } from '@quiver/core/bench/harness';
 import { createWorkerChannel, ShmPublisher } from '../src/index.js';
 import { data, now, ringSize, toucher, type TouchMode, type Command, type Consumed, type Reply } from './common.js';
 import type { WorkerCommand, WorkerReply } from './worker.js';
@@ -302,7 +302,11 @@ async function main(): Promise<void> {
   try {
     const cells: Cell[] = [];
     for (const rows of opts.sizes) for (const impl of IMPLS) cells.push({ impl, rows, bytes: data(rows).message.byteLength, warm: 0, count: 0, rates: [] });
+    // Progress in runs: one calibration run and `rounds` runs per cell, then the latency blocks.
+    const total = cells.length * (1 + opts.rounds) + (opts.latencyRoundTrips > 0 ? 1 : 0);
+    let done = 0;
     for (const cell of cells) {
+      progress({ done: done++, total, stage: 'calibrating', cell: label(cell) });
       const mb = 1 << 20;
       const rate = await runOnce(ctx, cell, Math.max(20, Math.ceil((4 * mb) / cell.bytes)), Math.max(200, Math.ceil((48 * mb) / cell.bytes)));
       cell.count = Math.max(8, Math.round(rate * opts.seconds));
@@ -313,9 +317,13 @@ async function main(): Promise<void> {
       log(`round ${r + 1} of ${opts.rounds}...`);
       const order = cells.map((_, i) => cells[(i + r * 5) % cells.length]!);
       if (r % 2 === 1) order.reverse();
-      for (const cell of order) cell.rates.push(await runOnce(ctx, cell, cell.warm, cell.count));
+      for (const cell of order) {
+        progress({ done: done++, total, stage: `round ${r + 1} of ${opts.rounds}`, cell: label(cell) });
+        cell.rates.push(await runOnce(ctx, cell, cell.warm, cell.count));
+      }
     }
     log('latency...');
+    if (opts.latencyRoundTrips > 0) progress({ done: done++, total, stage: 'latency', cell: 'shm and socket 1-row round trips' });
     const lat = opts.latencyRoundTrips > 0 ? await latency(ctx, opts.latencyRoundTrips, quick ? 2 : 4) : [];
 
     // ---- report --------------------------------------------------------------------------------

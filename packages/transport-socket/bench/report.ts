@@ -2,7 +2,7 @@
  * The socket bench's results: medians and ratios per cell, the issue's targets, and the Markdown
  * printed at the end of a run (tables made with core's bench harness).
  */
-import { formatDuration, formatNumber, formatRatio, markdownTable } from '@quiver/core/bench/harness';
+import { formatDuration, formatNumber, formatRatio, markdownTable, rowsLabel } from '@quiver/core/bench/harness';
 import type { Impl, Scheme } from './protocol.js';
 
 export interface Options {
@@ -161,10 +161,6 @@ export function summarise(cells: Cell[], latency: LatencyResult[]): Summary {
     targets.push({ target: 'p99 ≤3x p50', scheme: l.scheme, rows: 1, value: l.p99OverP50, cpuBound: NaN, limit: 3, met: l.p99OverP50 <= 3 });
   }
   return { throughput, latency: lat, targets };
-}
-
-export function rowsLabel(n: number): string {
-  return n >= 1 << 20 && n % (1 << 20) === 0 ? `${n >> 20}M` : n >= 1024 && n % 1024 === 0 ? `${n >> 10}K` : String(n);
 }
 
 const ratio = (r: number) => formatRatio(r);

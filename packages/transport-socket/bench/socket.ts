@@ -41,7 +41,7 @@ import { parseArgs } from 'node:util';
 import * as A from 'apache-arrow';
 import { RecordBatchEncoder, writeIpcFile } from '@quiver/core';
 import { makeTable } from '@quiver/core/bench/data';
-import { environment, writeJson } from '@quiver/core/bench/harness';
+import { environment, progress, writeJson } from '@quiver/core/bench/harness';
 import { python } from '@quiver/testkit';
 import { Peer } from './peers.js';
 import type { Consumed, Impl, TouchMode, Loaded, Pinged, Produced, Scheme } from './protocol.js';
@@ -236,9 +236,13 @@ async function main(): Promise<void> {
       }
     }
 
+    // Progress in runs: one calibration run and `rounds` runs per cell, then one unit per latency scheme.
+    const total = cells.length * (1 + opts.rounds) + (opts.latencyRoundTrips > 0 ? opts.schemes.length : 0);
+    let done = 0;
     // Calibration: a short run of each cell sizes its batch count to about `seconds`. It also warms
     // both peers' JIT for every path, so the first measured round is not the cold one.
     for (const cell of cells) {
+      progress({ done: done++, total, stage: 'calibrating', cell: label(cell) });
       const mb = 1 << 20;
       const { batchesPerSec: rate } = await runOnce(peers, dir, infos.get(cell.rows)!, cell, Math.max(2, Math.ceil((4 * mb) / cell.batchBytes)), Math.max(4, Math.ceil((32 * mb) / cell.batchBytes)));
       cell.count = Math.max(4, Math.round(rate * opts.seconds));
@@ -251,6 +255,7 @@ async function main(): Promise<void> {
       const order = cells.map((_, i) => cells[(i + r * 3) % cells.length]!);
       if (r % 2 === 1) order.reverse();
       for (const cell of order) {
+        progress({ done: done++, total, stage: `round ${r + 1} of ${opts.rounds}`, cell: label(cell) });
         const run = await runOnce(peers, dir, infos.get(cell.rows)!, cell, cell.warm, cell.count);
         cell.rates.push(run.batchesPerSec);
         cell.consumerCpu.push(run.consumerCpu);
@@ -262,7 +267,12 @@ async function main(): Promise<void> {
     const lat: LatencyResult[] = [];
     const rawBytes = (await peers.producer.call<Loaded>({ op: 'load', rows: 1 })).batchBytes;
     const blocks = quick ? 2 : 5;
-    if (opts.latencyRoundTrips > 0) for (const scheme of opts.schemes) lat.push(...(await latency(peers, dir, scheme, rawBytes, blocks, Math.ceil(opts.latencyRoundTrips / blocks))));
+    if (opts.latencyRoundTrips > 0) {
+      for (const scheme of opts.schemes) {
+        progress({ done: done++, total, stage: 'latency', cell: `${scheme} 1-row round trips` });
+        lat.push(...(await latency(peers, dir, scheme, rawBytes, blocks, Math.ceil(opts.latencyRoundTrips / blocks))));
+      }
+    }
 
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const env = { ...environment(), seconds: Number(seconds.toFixed(1)) };
