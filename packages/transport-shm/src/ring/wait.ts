@@ -20,12 +20,12 @@ export interface Waiter {
    */
   wait(index: number, expected: number, timeoutMs: number, spun?: boolean): Promise<WaitResult>;
   /**
-   * Spins on this thread until word `index` no longer holds `expected` (true) or a budget of a
-   * few microseconds runs out (false). The budget adapts: it doubles (up to
-   * {@link SPIN_MAX_MICROS}) when a spin sees the change and halves (down to
-   * {@link SPIN_MIN_MICROS}) when it does not, so a busy channel is answered in microseconds and
-   * an idle one costs almost nothing. Meant to run before announcing a sleep, so that the waking
-   * side makes no system call for a waiter that is only spinning.
+   * Spins on this thread until word `index` no longer holds `expected` (true) or a budget of
+   * microseconds runs out (false). The budget adapts: it doubles (up to {@link SPIN_MAX_MICROS})
+   * when a spin sees the change and shrinks by a quarter (down to {@link SPIN_MIN_MICROS}) when it
+   * does not, so a busy channel is answered in microseconds and an idle one costs at most
+   * {@link SPIN_MIN_MICROS} per message. Meant to run before announcing a sleep, so that the
+   * waking side makes no system call for a waiter that is only spinning.
    */
   spin(index: number, expected: number): boolean;
   /** Wakes every waiter on word `index`. */
@@ -35,17 +35,21 @@ export interface Waiter {
 /** The most one spin blocks its thread, in microseconds. */
 export const SPIN_MAX_MICROS = 50;
 /** The least an adaptive spin lasts, in microseconds. */
-export const SPIN_MIN_MICROS = 1;
+export const SPIN_MIN_MICROS = 10;
 
-/** An adaptive spin budget (see {@link Waiter.spin}). */
+/**
+ * An adaptive spin budget (see {@link Waiter.spin}): it starts at the most, doubles when a spin
+ * sees the change and shrinks by a quarter when it does not. The floor is not small: a peer that
+ * answers a little later than the budget would otherwise drive it to nothing, and a spin costs an
+ * idle channel at most SPIN_MIN_MICROS per message.
+ */
 class SpinBudget {
-  micros = 8;
+  micros = SPIN_MAX_MICROS;
   update(caught: boolean): void {
-    this.micros = caught ? Math.min(SPIN_MAX_MICROS, this.micros * 2) : Math.max(SPIN_MIN_MICROS, this.micros >> 1);
+    this.micros = caught ? Math.min(SPIN_MAX_MICROS, this.micros * 2) : Math.max(SPIN_MIN_MICROS, (this.micros * 3) >> 2);
   }
 }
 
-/** Waits with the native addon's futexes: across processes sharing a mapping. */
 export function futexWaiter(native: NativeBinding, buffer: SharedArrayBuffer): Waiter {
   const budget = new SpinBudget();
   return {
