@@ -50,6 +50,7 @@ class SpinBudget {
   }
 }
 
+/** Waits with the native addon's futexes: across processes sharing a mapping. */
 export function futexWaiter(native: NativeBinding, buffer: SharedArrayBuffer): Waiter {
   const budget = new SpinBudget();
   return {
