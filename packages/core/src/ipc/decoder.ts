@@ -9,6 +9,10 @@ import type { Field, Schema } from '../format/types.js';
 import { toArrowField, toArrowSchema } from '../arrow/schema.js';
 import { loadColumns, loadRecordBatch, type DictionaryVectors } from '../arrow/load.js';
 import { readBodyBuffers, type BodyReadOptions } from './body.js';
+import { checkLimit, limitOf, type ReadLimits } from '../limits.js';
+
+/** What a decoder takes: codecs, `maxBufferBytes`, and `maxDictionaryBytes`. */
+export interface DecoderOptions extends BodyReadOptions, Pick<ReadLimits, 'maxDictionaryBytes'> {}
 
 /** Every dictionary-encoded field of a schema by id, nested ones included, as its value field. */
 export function dictionaryFields(schema: Schema): Map<number, Field> {
@@ -26,13 +30,17 @@ export class BatchDecoder {
   private readonly dictFields: Map<number, Field>;
   private readonly arrowDictFields = new Map<number, A.Field>();
   readonly dictionaries: DictionaryVectors = new Map();
+  /** Bytes each dictionary holds: its last full batch plus the deltas since. */
+  private readonly dictionaryBytes = new Map<number, number>();
+  private readonly maxDictionaryBytes: number;
 
   constructor(
     readonly schema: Schema,
     readonly version: number,
-    private readonly opts: BodyReadOptions = {},
+    private readonly opts: DecoderOptions = {},
   ) {
     this.dictFields = dictionaryFields(schema);
+    this.maxDictionaryBytes = limitOf(opts, 'maxDictionaryBytes');
   }
 
   /** The schema in apache-arrow's model; ERR_QUIVER_UNSUPPORTED_TYPE if it cannot hold it. */
@@ -46,12 +54,17 @@ export class BatchDecoder {
     if (!field) throw invalid(`dictionary batch for id ${id}, which no field of the schema uses`);
     let af = this.arrowDictFields.get(id);
     if (!af) this.arrowDictFields.set(id, (af = toArrowField(field)));
-    const buffers = readBodyBuffers(h, body, this.opts);
-    const [data] = loadColumns([field], [af], h, buffers, this.dictionaries, this.version);
-    const vector = A.makeVector(data!);
     const current = this.dictionaries.get(id);
     if (isDelta && !current) throw invalid(`delta for dictionary ${id} before any dictionary`);
+    const buffers = readBodyBuffers(h, body, this.opts);
+    // Counted before anything is kept: a delta that would take the dictionary over is refused.
+    let bytes = isDelta ? this.dictionaryBytes.get(id)! : 0;
+    for (const b of buffers) bytes += b.byteLength;
+    checkLimit('maxDictionaryBytes', this.maxDictionaryBytes, bytes, `dictionary ${id} bytes`);
+    const [data] = loadColumns([field], [af], h, buffers, this.dictionaries, this.version);
+    const vector = A.makeVector(data!);
     this.dictionaries.set(id, isDelta ? current!.concat(vector) : vector);
+    this.dictionaryBytes.set(id, bytes);
   }
 
   /** Loads a record batch message. */

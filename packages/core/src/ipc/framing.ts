@@ -5,9 +5,9 @@
  * marker) ends a stream. Encoding emits a gather list; decoding is incremental over chunks and
  * hands out views of them, copying only a message that straddles chunks.
  */
-import { ErrorCode, FormatMismatchError, invalid, QuiverError, truncated } from '../errors.js';
+import { FormatMismatchError, invalid, truncated } from '../errors.js';
 import { decodeMessage, withEncodedMessage, type Message } from '../format/message.js';
-import type { SchemaLimits } from '../format/schema.js';
+import { checkLimit, limitOf, type ReadLimits } from '../limits.js';
 import { align8 } from './body.js';
 
 /** One encoded IPC message as a gather list: write `buffers` in order, never concatenated. */
@@ -86,9 +86,15 @@ export interface RawMessage {
   metadataBytes: Uint8Array;
 }
 
-export interface FramerOptions extends SchemaLimits {
-  /** Largest message (metadata + body) accepted. @default 2147483647 */
-  maxMessageBytes?: number;
+/** The framer's limits: `maxMessageBytes`, and the schema's `maxDepth` and `maxFields`. */
+export type FramerOptions = Pick<ReadLimits, 'maxMessageBytes' | 'maxDepth' | 'maxFields'>;
+
+/**
+ * Checks a message's size against `maxMessageBytes`: `bytes` is what it takes in the stream
+ * (prefix, metadata, body), or a part of that known before the rest arrives.
+ */
+export function checkMessageBytes(max: number, bytes: number): void {
+  checkLimit('maxMessageBytes', max, bytes, 'message bytes');
 }
 
 /**
@@ -105,7 +111,7 @@ export class MessageFramer {
   readonly maxMessageBytes: number;
 
   constructor(private readonly opts: FramerOptions = {}) {
-    this.maxMessageBytes = opts.maxMessageBytes ?? 0x7fffffff;
+    this.maxMessageBytes = limitOf(opts, 'maxMessageBytes');
   }
 
   push(chunk: Uint8Array): void {
@@ -150,16 +156,13 @@ export class MessageFramer {
         return 'eos';
       }
       if (len < 0) throw invalid(`message metadata length ${len} is negative`);
-      if (len > this.maxMessageBytes) {
-        throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `message metadata of ${len} bytes exceeds the ${this.maxMessageBytes}-byte limit`);
-      }
+      // Before buffering the metadata, then before the body: nothing waits for bytes over the limit.
+      checkMessageBytes(this.maxMessageBytes, prefix + len);
       if (this.available < prefix + len) return null;
       this.skip(prefix);
       const metadataBytes = this.take(len);
       const message = decodeMessage(metadataBytes, this.opts);
-      if (message.bodyLength + len > this.maxMessageBytes) {
-        throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `message of ${message.bodyLength + len} bytes exceeds the ${this.maxMessageBytes}-byte limit`);
-      }
+      checkMessageBytes(this.maxMessageBytes, prefix + len + message.bodyLength);
       this.started = true;
       this.pending = { metadataBytes, message };
     }
