@@ -26,6 +26,9 @@ function emit(line: ChildLine | '+' | '-'): void {
 
 const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
+/** Cases per fast-check run (each run from a seed of its own). */
+const BATCH = 10_000;
+
 const isFinding = (o: CaseOutcome) => o.kind === 'crash' || o.kind === 'over-allocation';
 
 async function fuzz(cfg: ChildConfig, target: FuzzTarget<unknown>): Promise<void> {
@@ -35,11 +38,13 @@ async function fuzz(cfg: ChildConfig, target: FuzzTarget<unknown>): Promise<void
   const found: { failure: { outcome: CaseOutcome; signature: string; input: unknown } | null } = { failure: null };
   let shrinkUntil = 0;
   let lastStats = Date.now();
+  const deadline = cfg.ms === undefined ? Infinity : Date.now() + cfg.ms;
   const property = fc.asyncProperty(arb, async (input) => {
     if (found.failure) {
       if (Date.now() > shrinkUntil) return true; // out of time: keep the smallest failure so far
       emit('-');
     } else {
+      if (Date.now() > deadline) return true; // out of time: the rest of the batch is skipped
       emit('+');
       stats.cases++;
     }
@@ -65,14 +70,24 @@ async function fuzz(cfg: ChildConfig, target: FuzzTarget<unknown>): Promise<void
     found.failure = { outcome: o, signature: sig, input };
     return false;
   });
-  const details = await fc.check(property, {
-    seed: cfg.seed ?? Date.now(),
-    numRuns: cfg.cases ?? Number.MAX_SAFE_INTEGER,
-    plugins: cfg.ms === undefined ? [] : [fc.interruptAfterTimeLimit(cfg.ms)],
-  });
+  // Batches of cases, each from its own seed (announced, so the parent can regenerate a case from
+  // the seed and its index in the batch). Not fast-check's interruptAfterTimeLimit: it keeps a few
+  // hundred bytes per run, and a long run dies of it.
+  let remaining = cfg.cases ?? Infinity;
+  let seed = cfg.seed ?? Date.now() % 0x7fffffff;
+  let shrinks = 0;
+  while (remaining > 0 && Date.now() < deadline) {
+    const before = stats.cases;
+    emit({ batch: seed });
+    const details = await fc.check(property, { seed, numRuns: Math.min(BATCH, remaining) });
+    remaining -= stats.cases - before;
+    shrinks = details.numShrinks;
+    if (found.failure) break;
+    seed = (seed + 1) % 0x7fffffff;
+  }
   emit({ stats });
   const f = found.failure;
-  if (f) emit({ finding: { ...f.outcome, signature: f.signature, input: b64(encodeInput(target, f.input)), shrinks: details.numShrinks } });
+  if (f) emit({ finding: { ...f.outcome, signature: f.signature, input: b64(encodeInput(target, f.input)), shrinks } });
 }
 
 async function serve(cfg: ChildConfig, target: FuzzTarget<unknown>): Promise<void> {

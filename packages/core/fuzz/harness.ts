@@ -49,7 +49,7 @@ export interface CampaignOptions extends LimitsOptions {
   /** Generated cases to run (stops at whichever of `cases` and `seconds` comes first). */
   cases?: number;
   seconds?: number;
-  /** First fast-check seed; each further child takes the next. @default random */
+  /** First fast-check seed; each further batch of cases takes the next. @default random */
   seed?: number;
   /** Time a child spends shrinking a crash, in ms. @default 10000 */
   shrinkMs?: number;
@@ -72,7 +72,7 @@ export interface Finding {
   input: Uint8Array;
   /** Where it was saved, if it was. */
   file?: string;
-  /** How it was found: seed and case index. */
+  /** How it was found: the seed of its batch of cases, and its index there. */
   seed: number;
   index: number;
 }
@@ -90,7 +90,7 @@ export interface CampaignResult {
   /** Distinct findings (by signature), minimized. */
   findings: Finding[];
   ms: number;
-  /** Seeds the children ran with. */
+  /** Seeds of the batches of cases run (a child runs batches of 10,000 cases, a seed each). */
   seeds: number[];
 }
 
@@ -118,7 +118,10 @@ interface ChildRun {
   stats: ChildStats;
   /** Cases the child started (a `+` each). */
   started: number;
-  finding?: { outcome: CaseOutcome; signature: string; input: Uint8Array; index: number; needsRegeneration: boolean };
+  /** Seeds of the batches it ran, in order. */
+  seeds: number[];
+  /** The finding, with the seed of its batch and its index there (what regenerates it). */
+  finding?: { outcome: CaseOutcome; signature: string; input: Uint8Array; seed: number; index: number; needsRegeneration: boolean };
 }
 
 /** Runs one fuzzing child to its end (or its death, or a hang). */
@@ -126,7 +129,8 @@ function fuzzChild(cfg: ChildConfig, limits: ReturnType<typeof defaults>): Promi
   return new Promise((resolve, reject) => {
     const child = spawnChild(cfg, limits.heapMb);
     child.stdin.end();
-    const run: ChildRun = { stats: { cases: 0, ok: 0, codes: {} }, started: 0 };
+    const run: ChildRun = { stats: { cases: 0, ok: 0, codes: {} }, started: 0, seeds: [] };
+    let inBatch = 0;
     let first: Extract<ChildLine, { first: unknown }>['first'] | undefined;
     let marker = '+';
     let stalled = false;
@@ -147,6 +151,7 @@ function fuzzChild(cfg: ChildConfig, limits: ReturnType<typeof defaults>): Promi
         watchdog = setTimeout(stall, limits.hangMs);
         if (line === '+') {
           run.started++;
+          inBatch++;
           marker = '+';
           continue;
         }
@@ -156,10 +161,13 @@ function fuzzChild(cfg: ChildConfig, limits: ReturnType<typeof defaults>): Promi
         }
         const msg = JSON.parse(line) as ChildLine;
         if ('stats' in msg) run.stats = msg.stats;
-        else if ('first' in msg) first = msg.first;
+        else if ('batch' in msg) {
+          run.seeds.push(msg.batch);
+          inBatch = 0;
+        } else if ('first' in msg) first = msg.first;
         else if ('finding' in msg) {
           const { input, signature: sig, shrinks: _, ...outcome } = msg.finding;
-          run.finding = { outcome, signature: sig, input: new Uint8Array(Buffer.from(input, 'base64')), index: run.started - 1, needsRegeneration: false };
+          run.finding = { outcome, signature: sig, input: new Uint8Array(Buffer.from(input, 'base64')), seed: run.seeds.at(-1)!, index: inBatch - 1, needsRegeneration: false };
         }
       }
     });
@@ -177,11 +185,12 @@ function fuzzChild(cfg: ChildConfig, limits: ReturnType<typeof defaults>): Promi
           ? { kind: 'hang', message: 'the event loop emptied while the case was still waiting (a deadlock)' }
           : deathOutcome(code, signal, err);
       run.stats.cases = Math.max(run.stats.cases, run.started);
+      const at = { seed: run.seeds.at(-1)!, index: inBatch - 1 };
       if (marker === '-' && first) {
         const { input, signature: sig, ...o } = first;
-        run.finding = { outcome: o, signature: sig, input: new Uint8Array(Buffer.from(input, 'base64')), index: run.started - 1, needsRegeneration: false };
+        run.finding = { outcome: o, signature: sig, input: new Uint8Array(Buffer.from(input, 'base64')), ...at, needsRegeneration: false };
       } else {
-        run.finding = { outcome, signature: signature(outcome), input: new Uint8Array(0), index: run.started - 1, needsRegeneration: true };
+        run.finding = { outcome, signature: signature(outcome), input: new Uint8Array(0), ...at, needsRegeneration: true };
       }
       resolve(run);
     });
@@ -351,8 +360,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     const cfg: ChildConfig = { mode: 'fuzz', modules, target: opts.target, seed, boundMiB: limits.boundMiB, shrinkMs: opts.shrinkMs ?? 10_000 };
     if (opts.cases !== undefined) cfg.cases = opts.cases - r.cases;
     if (deadline !== Infinity) cfg.ms = Math.max(1, deadline - Date.now());
-    r.seeds.push(seed);
     const run = await fuzzChild(cfg, limits);
+    r.seeds.push(...run.seeds);
     r.cases += run.stats.cases;
     r.ok += run.stats.ok;
     for (const [code, n] of Object.entries(run.stats.codes)) r.codes[code] = (r.codes[code] ?? 0) + n;
@@ -367,16 +376,16 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
         let input = f.input;
         if (f.needsRegeneration) {
           const t = await loadTarget(modules, opts.target);
-          input = encodeInput(t, await regenerate(modules, opts.target, seed, f.index));
+          input = encodeInput(t, await regenerate(modules, opts.target, f.seed, f.index));
           const budget = opts.minimizeMs ?? 30_000;
-          if (budget > 0) input = (await minimize(opts, modules, { kind, seed, index: f.index }, budget)) ?? input;
+          if (budget > 0) input = (await minimize(opts, modules, { kind, seed: f.seed, index: f.index }, budget)) ?? input;
         }
-        const finding: Finding = { kind, signature: f.signature, outcome: f.outcome, input, seed, index: f.index };
+        const finding: Finding = { kind, signature: f.signature, outcome: f.outcome, input, seed: f.seed, index: f.index };
         if (opts.saveDir) finding.file = saveRegression(opts.saveDir, input);
         r.findings.push(finding);
       }
     }
-    seed = (seed + 1) % 0x7fffffff;
+    seed = ((run.seeds.at(-1) ?? seed) + 1) % 0x7fffffff;
     r.ms = Date.now() - start;
     opts.onProgress?.(r);
     if (f && opts.stopOnFinding) break;

@@ -138,6 +138,7 @@ export interface ChildConfig {
   /** Modules exporting `targets`, as absolute paths. */
   modules: string[];
   target: string;
+  /** The first batch's seed; each further batch takes the next. */
   seed?: number;
   /** Generated cases to run at most. */
   cases?: number;
@@ -163,7 +164,9 @@ export type ChildLine =
   | { first: CaseOutcome & { signature: string; input: string } }
   | { finding: CaseOutcome & { signature: string; input: string; shrinks: number } }
   | { outcome: CaseOutcome }
-  | { ready: true };
+  | { ready: true }
+  /** A run of cases from this seed begins (case indices count from 0 again). */
+  | { batch: number };
 
 /** Loads `name` from the first of `modules` that has it. */
 export async function loadTarget(modules: string[], name: string): Promise<FuzzTarget<unknown>> {
