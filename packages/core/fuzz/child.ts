@@ -4,9 +4,10 @@
  *
  *   node --max-old-space-size=<MiB> child.js '<ChildConfig JSON>'
  *
- * `fuzz` mode: fast-check generates cases from `seed`. Before each generated case it writes a
- * line `+` (so the parent knows which case a hang or a crash of the process happened in, and
- * regenerates it from the seed and that index); before each shrinking attempt `-`. A case that
+ * `fuzz` mode: fast-check generates cases in batches of 10,000, each from its own seed, announced
+ * by a `batch` line. Before each generated case it writes a line `+` (so the parent knows which
+ * case a hang or a crash of the process happened in, and regenerates it from the batch's seed
+ * and its index there); before each shrinking attempt `-`. A case that
  * crashed or over-allocated is written at once (`first`), shrunk for at most `shrinkMs`, and
  * written again minimized (`finding`); the process then ends, and the parent starts another.
  * Every second, and at the end, a `stats` line with the tallies.
