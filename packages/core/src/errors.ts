@@ -19,7 +19,10 @@ export const ErrorCode = {
   CODEC_UNAVAILABLE: 'ERR_QUIVER_CODEC_UNAVAILABLE',
   /** A compressed buffer that does not decompress to its declared length. */
   DECOMPRESSION_FAILED: 'ERR_QUIVER_DECOMPRESSION_FAILED',
-  /** A message, buffer or schema beyond a configured limit. */
+  /**
+   * A message, buffer, schema or dictionary beyond a configured limit (thrown as a
+   * {@link LimitExceededError}, which says which limit, its value and what the input had).
+   */
   MESSAGE_TOO_LARGE: 'ERR_QUIVER_MESSAGE_TOO_LARGE',
   /** A batch whose schema differs from the writer's. */
   SCHEMA_MISMATCH: 'ERR_QUIVER_SCHEMA_MISMATCH',
@@ -110,6 +113,26 @@ export class UnsupportedTypeError extends QuiverError {
       `Arrow type ${typeName}${context ? ` (${context})` : ''} cannot be decoded to apache-arrow objects; ` +
         'convert it at the message level instead',
     );
+  }
+}
+
+/** The reader options that bound what untrusted input may make Quiver hold (see `limits.ts`). */
+export type LimitOption = 'maxMessageBytes' | 'maxBufferBytes' | 'maxDepth' | 'maxFields' | 'maxDictionaryBytes';
+
+/**
+ * Input beyond a configured limit. Its code is ERR_QUIVER_MESSAGE_TOO_LARGE (whichever limit);
+ * `option` names the limit, `limit` is its configured value, and `value` what the input had (for
+ * a count, the first one over: reading stops there).
+ */
+export class LimitExceededError extends QuiverError {
+  override name = 'LimitExceededError';
+  constructor(
+    readonly option: LimitOption,
+    readonly limit: number,
+    readonly value: number,
+    what: string,
+  ) {
+    super(ErrorCode.MESSAGE_TOO_LARGE, `${what}: ${value} exceeds the limit of ${limit} (the ${option} option)`);
   }
 }
 

@@ -4,6 +4,7 @@
  * Transports build on the codec here; core never imports a transport.
  */
 export * from './errors.js';
+export { DEFAULT_LIMITS, type ReadLimits } from './limits.js';
 export type { ArrowType, Field, Schema, DictionaryEncoding, TimeUnit, TypeKind, IntType } from './format/types.js';
 export { typeName, fieldTypeName, MetadataVersion } from './format/types.js';
 export type { Message, MessageHeader, RecordBatchHeader, FieldNode, BufferRegion, CompressionCodec } from './format/message.js';
@@ -12,7 +13,7 @@ export type { Footer, Block } from './format/footer.js';
 export { type Codec, CodecRegistry, lz4Codec, zstdCodec } from './compression/registry.js';
 export { readBodyBuffers, writeBodyBuffers, type BodyReadOptions, type BodyWriteOptions, type EncodedBody } from './ipc/body.js';
 export { MessageFramer, DIRECT_EAGER_BYTES, DIRECT_RECEIVED_FACTOR, frameMessage, EOS, ARROW_MAGIC, type EncodedMessage, type RawMessage, type FramerOptions } from './ipc/framing.js';
-export { BatchDecoder, dictionaryFields } from './ipc/decoder.js';
+export { BatchDecoder, dictionaryFields, type DecoderOptions } from './ipc/decoder.js';
 export { IpcEncoder, RecordBatchEncoder, type EncoderOptions, type IpcForm } from './ipc/encoder.js';
 export { StreamReader, readStreams, readMessages, readStreamTable, type StreamReaderOptions } from './ipc/stream-reader.js';
 export { FileReader, readFileTable, type FileReaderOptions, type BlockMessage } from './ipc/file-reader.js';

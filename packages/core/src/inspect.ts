@@ -5,12 +5,13 @@
  * (its length is in the message's metadata). So inspecting a file of any size reads a few bytes
  * per batch, never the data.
  */
-import { ErrorCode, invalid, QuiverError, truncated } from './errors.js';
+import { invalid, truncated } from './errors.js';
 import type { Block } from './format/footer.js';
 import { decodeMessage, type CompressionCodec, type Message } from './format/message.js';
 import type { Schema } from './format/types.js';
 import { checkBlockBounds, decodeBlockMetadata, FileReader } from './ipc/file-reader.js';
-import { ARROW_MAGIC, type FramerOptions } from './ipc/framing.js';
+import { ARROW_MAGIC, checkMessageBytes, type FramerOptions } from './ipc/framing.js';
+import { limitOf } from './limits.js';
 import { fileSource, memorySource, type RandomAccessSource } from './io/sources.js';
 
 /** Body compression seen across a source's record and dictionary batches. */
@@ -103,7 +104,7 @@ async function blockMetadata(src: RandomAccessSource, block: Block, opts: Inspec
 }
 
 async function inspectStream(src: RandomAccessSource, opts: InspectOptions): Promise<InspectResult> {
-  const maxMessage = opts.maxMessageBytes ?? 0x7fffffff;
+  const maxMessage = limitOf(opts, 'maxMessageBytes');
   const seen = new CompressionSeen();
   let schema: Schema | undefined;
   let batches = 0;
@@ -130,14 +131,10 @@ async function inspectStream(src: RandomAccessSource, opts: InspectOptions): Pro
       continue;
     }
     if (len < 0) throw invalid(`message metadata length ${len} at ${pos} is negative`);
-    if (len > maxMessage) {
-      throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `message metadata of ${len} bytes exceeds the ${maxMessage}-byte limit`);
-    }
+    checkMessageBytes(maxMessage, prefix + len);
     if (pos + prefix + len > src.size) throw truncated(`the input ended inside the metadata of the message at ${pos}`);
     const message = decodeMessage(await src.read(pos + prefix, len), opts);
-    if (message.bodyLength + len > maxMessage) {
-      throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `message of ${message.bodyLength + len} bytes exceeds the ${maxMessage}-byte limit`);
-    }
+    checkMessageBytes(maxMessage, prefix + len + message.bodyLength);
     const end = pos + prefix + len + message.bodyLength;
     if (end > src.size) {
       throw truncated(`the input ended inside a message body (${src.size - pos - prefix - len} of ${message.bodyLength} bytes)`);

@@ -18,24 +18,11 @@ import { convert, ErrorCode, FileReader, FormatMismatchError, IpcEncoder, Quiver
 import { fileLayout, metadataRanges, readableCuts, streamLayout, toLegacyFraming } from './helpers/layout.js';
 import { describe, jobCount, mutationOf, runNode, runReads, type JobGroup, type JobResult, type ReadMode } from './helpers/reads.js';
 import type { AllocResult } from './helpers/alloc-runner.js';
+import { limited } from './helpers/limited.js';
 
 const isCoded = (r: JobResult) => !r.ok && !r.crashed && r.quiver === true && typeof r.code === 'string' && r.code.startsWith('ERR_QUIVER_');
 const ARROW1 = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31];
 const startsWithMagic = (b: Uint8Array) => ARROW1.every((x, i) => b[i] === x);
-
-/** At most two reader children at a time: the machine has two cores, shared. */
-let running = 0;
-const waiting: Array<() => void> = [];
-async function limited<T>(fn: () => Promise<T>): Promise<T> {
-  if (running >= 2) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
-  try {
-    return await fn();
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-}
 
 /** Runs one group per mode over the same mutations; results per mode, in job order. */
 async function readInChild(path: string, modes: ReadMode[], spec: Pick<JobGroup, 'cuts' | 'flips'>): Promise<Map<ReadMode, JobResult[]>> {

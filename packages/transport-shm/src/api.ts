@@ -12,7 +12,7 @@
  */
 import * as A from 'apache-arrow';
 import { BatchDecoder, decodeMessage, ErrorCode, invalid, QuiverError, RecordBatchEncoder } from '@quiver/core';
-import type { BodyReadOptions, EncodedMessage, EncoderOptions, FramerOptions } from '@quiver/core';
+import type { DecoderOptions, EncodedMessage, EncoderOptions, FramerOptions } from '@quiver/core';
 import { closedError } from './errors.js';
 import type { RingListener } from './listener.js';
 import { listenShm, connectShm } from './shm.js';
@@ -191,8 +191,11 @@ export interface BatchHold extends Disposable {
   release(): void;
 }
 
-/** Subscriber options, and the decoder's limits (core's BodyReadOptions and schema limits). */
-export interface ShmSubscriberOptions extends SubscriberOptions, BodyReadOptions, Omit<FramerOptions, 'maxMessageBytes'> {}
+/**
+ * Subscriber options, and the decoder's limits (core's `maxBufferBytes`, `maxDictionaryBytes`,
+ * `maxDepth`, `maxFields`; a message is bounded by the ring: at most half its size).
+ */
+export interface ShmSubscriberOptions extends SubscriberOptions, DecoderOptions, Omit<FramerOptions, 'maxMessageBytes'> {}
 
 /**
  * Reads record batches from a ring where they lie: each batch's buffers are views of the shared

@@ -143,6 +143,10 @@ test('loans: write in place, commit (classified from the bytes or told), shrink,
   t.throws(() => l4.commit(), { code: ErrorCode.INVALID_IPC });
   l4.abort();
   await t.throwsAsync(writer.loan(2048 - 16 + 1), { code: ErrorCode.MESSAGE_TOO_LARGE });
+  // Sizes past 2^31 too (a 32-bit rounding once made them small, and the writer then waited for ever).
+  for (const size of [2 ** 31 - 1, 2 ** 31, 2 ** 32 + 1120, 2 ** 53 - 1]) {
+    await t.throwsAsync(writer.loan(size), { code: ErrorCode.MESSAGE_TOO_LARGE }, `loan(${size})`);
+  }
   await writer.loan(2048 - 16).then((l) => l.abort());
   writer.end();
   const got = await drainRecords(reader);
@@ -191,6 +195,10 @@ test('the subscriber table: a full table is ERR_QUIVER_SHM_FULL; a closed subscr
 test('a corrupted record header is InvalidDataError for the reader, never an out-of-bounds read', async (t) => {
   for (const [what, corrupt] of [
     ['length', (w: Int32Array, hw: number) => (w[hw] = 0x7fffff00)],
+    // Found by the fuzzer: 2^31 rounded up to 8 in 32 bits was negative, passed for a small record,
+    // and the reader made a view of 2 GiB (a RangeError).
+    ['length 2^31', (w: Int32Array, hw: number) => (w[hw] = 0x80000000 | 0)],
+    ['length 2^32 - 1', (w: Int32Array, hw: number) => (w[hw] = -1)],
     ['tag check bits', (w: Int32Array, hw: number) => (w[hw + 1] = (w[hw + 1]! ^ 0x100) | 0)],
     ['kind', (w: Int32Array, hw: number) => (w[hw + 1] = (w[hw + 1]! & ~0xff) | 9)],
   ] as const) {
@@ -219,6 +227,18 @@ test('corrupted cursors and preamble are InvalidDataError', async (t) => {
     Atomics.store(ring.words, H.PRE_COUNT, 1);
     ring.words[ring.sizes.preambleOffset >> 2] = 4000; // an entry longer than the preamble
     await t.throwsAsync(join(), { code: ErrorCode.INVALID_IPC });
+  }
+  {
+    // Found by the fuzzer: a TAIL ahead of the write cursor (or a ring or more behind it) made a
+    // joiner register again and again, for ever, without yielding.
+    for (const tail of [2048, 0x80000000 | 0, 1 << 20]) {
+      const { ring, writer, join } = memoryRing({ capacity: 4096 });
+      for (let i = 0; i < 3; i++) await writer.write({ kind: 'batch' }, [payload(i, 100)]);
+      Atomics.store(ring.words, H.TAIL, tail);
+      await t.throwsAsync(join(), { code: ErrorCode.INVALID_IPC }, `TAIL ${tail}`);
+      Atomics.store(ring.words, H.TAIL, 0);
+      (await join()).close(); // the slot the failed join took was given back
+    }
   }
   {
     // A subscriber slot holding garbage does not stop (or crash) the writer.

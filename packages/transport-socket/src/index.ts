@@ -22,6 +22,7 @@ import { unixTransport } from './unix.js';
 export { SocketConnection } from './connection.js';
 export { SocketListener, type ListenerStats } from './listener.js';
 export type { Pem, SocketOptions, TcpOptions, TlsOptions, UnixOptions } from './options.js';
+export { DEFAULT_MAX_CONNECTIONS } from './options.js';
 export { hostPort, tcpAddress, tcpTransport } from './tcp.js';
 export { MAX_UNIX_PATH_BYTES, unixPath, unixTransport, unixUrl } from './unix.js';
 

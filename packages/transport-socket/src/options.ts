@@ -6,6 +6,10 @@
  * transport the URL picks); known keys with a wrong type are an ERR_QUIVER_INVALID_ARGUMENT.
  */
 import { badArgument } from '@quiver/core';
+import type { ListenerStats } from './listener.js';
+
+/** Default of {@link SocketOptions.maxConnections}. */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
 
 /** Options shared by both transports. */
 export interface SocketOptions {
@@ -19,8 +23,10 @@ export interface SocketOptions {
   highWaterMark?: number;
   /**
    * Listener only: how many accepted connections may be open at once (taken or waiting to be
-   * taken). A connection beyond this is closed as soon as it arrives.
-   * @default Infinity
+   * taken). A connection beyond this is closed as soon as it arrives (counted in
+   * {@link ListenerStats}; the peer sees its connection end or reset). Bounds the descriptors and
+   * buffers a flood of clients can take; `Infinity` lifts the limit.
+   * @default 1024
    */
   maxConnections?: number;
   /**
@@ -146,7 +152,7 @@ function common(o: Bag): ResolvedSocketOptions {
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw badArgument("option 'signal' must be an AbortSignal");
   return {
     highWaterMark: count(o, 'highWaterMark', 0, 0, false),
-    maxConnections: count(o, 'maxConnections', Infinity, 1, true),
+    maxConnections: count(o, 'maxConnections', DEFAULT_MAX_CONNECTIONS, 1, true),
     maxPending: count(o, 'maxPending', 128, 1, false),
     signal,
   };

@@ -2,7 +2,8 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { ErrorCode, type Connection } from '@quiver/core';
-import type { SocketListener } from '../src/index.js';
+import { DEFAULT_MAX_CONNECTIONS, type SocketListener } from '../src/index.js';
+import { tcpOptions, unixOptions } from '../src/options.js';
 import { drain, fillUntilStalled, pair, readExactly, type ConformanceSubject } from './conformance.js';
 import { tcpSubject, unixSubject } from './helpers/subjects.js';
 
@@ -74,6 +75,13 @@ for (const s of [unixSubject, tcpSubject]) {
     t.true(loose.accepted <= strict.accepted * 2 + hwm + 2 * chunk.byteLength);
   });
 }
+
+test('maxConnections defaults to 1024 on both transports; Infinity lifts it', (t) => {
+  t.is(DEFAULT_MAX_CONNECTIONS, 1024);
+  t.is(unixOptions(undefined, undefined).maxConnections, 1024);
+  t.is(tcpOptions(undefined, undefined, 'listen').maxConnections, 1024);
+  t.is(tcpOptions({ maxConnections: 8 }, { maxConnections: Infinity }, 'listen').maxConnections, Infinity);
+});
 
 test('invalid limits: ERR_QUIVER_INVALID_ARGUMENT', async (t) => {
   for (const opts of [{ maxConnections: 0 }, { maxPending: -1 }, { maxPending: Infinity }, { highWaterMark: 0.5 }]) {

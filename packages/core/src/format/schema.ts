@@ -3,18 +3,14 @@
  * child counts per type, nesting depth. Writing mirrors reading slot for slot.
  */
 import { Builder } from 'flatbuffers';
-import { invalid, QuiverError, ErrorCode } from '../errors.js';
+import { invalid } from '../errors.js';
+import { checkLimit, limitOf, type ReadLimits } from '../limits.js';
 import { FbTable } from '../flatbuf/reader.js';
 import { addFieldInt64, createString } from '../flatbuf/writer.js';
 import type { ArrowType, Field, IntType, Schema, TimeUnit } from './types.js';
 
 /** Limits applied while reading a schema; a hostile schema must not exhaust the stack or memory. */
-export interface SchemaLimits {
-  /** Deepest nesting of child fields accepted. @default 64 */
-  maxDepth?: number;
-  /** Most fields (all levels together) accepted. @default 100000 */
-  maxFields?: number;
-}
+export type SchemaLimits = Pick<ReadLimits, 'maxDepth' | 'maxFields'>;
 
 // Type union tags, Schema.fbs `union Type`.
 const TAG = {
@@ -42,23 +38,21 @@ export function readKeyValues(tables: FbTable[]): Map<string, string> {
 
 /** Reads a Schema table. */
 export function readSchema(t: FbTable, limits: SchemaLimits = {}): Schema {
-  const state = { fields: 0, maxFields: limits.maxFields ?? 100_000, maxDepth: limits.maxDepth ?? 64 };
+  const state = { fields: 0, maxFields: limitOf(limits, 'maxFields'), maxDepth: limitOf(limits, 'maxDepth') };
   const endianness = t.int16(0, 0);
   if (endianness !== 0 && endianness !== 1) throw invalid(`schema: unknown endianness ${endianness}`);
-  const fields = t.tables(1, 'field').map((f) => readField(f, 0, state));
+  const fields = t.tables(1, 'field').map((f) => readField(f, 1, state));
   const features: bigint[] = [];
   const fv = t.vector(3, 8);
   if (fv) for (let i = 0; i < fv.length; i++) features.push(t.view.getBigInt64(fv.start + 8 * i, true));
   return { fields, metadata: readKeyValues(t.tables(2, 'key-value')), endianness: endianness === 0 ? 'little' : 'big', features };
 }
 
+/** Reads a field at nesting level `depth` (1 for a top-level field), counting it. */
 function readField(t: FbTable, depth: number, state: { fields: number; maxFields: number; maxDepth: number }): Field {
-  if (depth > state.maxDepth) {
-    throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `schema nests deeper than ${state.maxDepth} levels`);
-  }
-  if (++state.fields > state.maxFields) {
-    throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `schema has more than ${state.maxFields} fields`);
-  }
+  // Both checked before the field's children are read: a hostile schema costs at most the limit.
+  checkLimit('maxDepth', state.maxDepth, depth, 'schema nesting depth');
+  checkLimit('maxFields', state.maxFields, ++state.fields, 'schema fields');
   const name = t.string(0) ?? '';
   const tag = t.uint8(2, 0);
   const typeTable = t.table(3, 'type');

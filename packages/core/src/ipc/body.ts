@@ -4,6 +4,7 @@
  * "stored raw", then the codec's frame).
  */
 import { ErrorCode, invalid, QuiverError } from '../errors.js';
+import { checkLimit, limitOf } from '../limits.js';
 import type { BufferRegion, CompressionCodec, RecordBatchHeader } from '../format/message.js';
 import { CodecRegistry } from '../compression/registry.js';
 
@@ -13,9 +14,9 @@ export const align8 = (n: number): number => (n + 7) & ~7;
 
 /** How message bodies are read: codecs and the decompression limit. */
 export interface BodyReadOptions {
-  /** Codecs for compressed bodies. @default CodecRegistry.default (lz4 and zstd) */
+  /** Codecs for compressed bodies. @default CodecRegistry.default (LZ4, ZSTD) */
   codecs?: CodecRegistry;
-  /** Largest buffer a compressed buffer may declare. @default 2147483647 */
+  /** Largest size a compressed buffer may declare decompressed (see ReadLimits). @default 2147483647 */
   maxBufferBytes?: number;
 }
 
@@ -23,7 +24,7 @@ export interface BodyReadOptions {
 export function readBodyBuffers(h: RecordBatchHeader, body: Uint8Array, opts: BodyReadOptions = {}): Uint8Array[] {
   const out = new Array<Uint8Array>(h.buffers.length);
   const codec = h.compression ? (opts.codecs ?? CodecRegistry.default).get(h.compression) : null;
-  const maxBuffer = opts.maxBufferBytes ?? 0x7fffffff;
+  const maxBuffer = limitOf(opts, 'maxBufferBytes');
   for (let i = 0; i < h.buffers.length; i++) {
     const { offset, length } = h.buffers[i]!;
     if (offset + length > body.byteLength) {
@@ -42,10 +43,9 @@ export function readBodyBuffers(h: RecordBatchHeader, body: Uint8Array, opts: Bo
       out[i] = aligned(raw.subarray(8)); // stored uncompressed: the writer found it did not compress
       continue;
     }
+    if (hi < 0) throw invalid(`compressed buffer ${i} declares a negative length`);
     const declared = hi * 0x100000000 + lo;
-    if (hi < 0 || declared > maxBuffer) {
-      throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `compressed buffer ${i} declares ${declared} bytes, more than the ${maxBuffer} allowed`);
-    }
+    checkLimit('maxBufferBytes', maxBuffer, declared, `compressed buffer ${i}, decompressed bytes`);
     let plain: Uint8Array;
     try {
       plain = codec.decompress(raw.subarray(8), declared);

@@ -9,6 +9,10 @@ import type { Field, Schema } from '../format/types.js';
 import { toArrowField, toArrowSchema } from '../arrow/schema.js';
 import { loadColumns, loadRecordBatch, type DictionaryVectors } from '../arrow/load.js';
 import { readBodyBuffers, type BodyReadOptions } from './body.js';
+import { checkLimit, limitOf, type ReadLimits } from '../limits.js';
+
+/** What a decoder takes: codecs, `maxBufferBytes`, and `maxDictionaryBytes`. */
+export interface DecoderOptions extends BodyReadOptions, Pick<ReadLimits, 'maxDictionaryBytes'> {}
 
 /** Every dictionary-encoded field of a schema by id, nested ones included, as its value field. */
 export function dictionaryFields(schema: Schema): Map<number, Field> {
@@ -32,6 +36,9 @@ export class BatchDecoder {
   private readonly arrowDictFields = new Map<number, A.Field>();
   /** The current dictionary of each id. */
   readonly dictionaries: DictionaryVectors = new Map();
+  /** Bytes each dictionary holds: its last full batch plus the deltas since. */
+  private readonly dictionaryBytes = new Map<number, number>();
+  private readonly maxDictionaryBytes: number;
 
   /** A decoder for `schema`, whose messages carry metadata `version`. */
   constructor(
@@ -39,12 +46,13 @@ export class BatchDecoder {
     readonly schema: Schema,
     /** Its metadata version (before V5, unions carry a validity buffer). */
     readonly version: number,
-    private readonly opts: BodyReadOptions = {},
+    private readonly opts: DecoderOptions = {},
   ) {
     // Values would be read in the wrong byte order. Message-level conversion and inspection
     // still handle such data byte for byte.
     if (schema.endianness === 'big') throw new QuiverError(ErrorCode.UNSUPPORTED, 'big-endian data cannot be decoded (convert and inspect still handle it as bytes)');
     this.dictFields = dictionaryFields(schema);
+    this.maxDictionaryBytes = limitOf(opts, 'maxDictionaryBytes');
   }
 
   /** The schema in apache-arrow's model; ERR_QUIVER_UNSUPPORTED_TYPE if it cannot hold it. */
@@ -58,12 +66,17 @@ export class BatchDecoder {
     if (!field) throw invalid(`dictionary batch for id ${id}, which no field of the schema uses`);
     let af = this.arrowDictFields.get(id);
     if (!af) this.arrowDictFields.set(id, (af = toArrowField(field)));
-    const buffers = readBodyBuffers(h, body, this.opts);
-    const [data] = loadColumns([field], [af], h, buffers, this.dictionaries, this.version);
-    const vector = A.makeVector(data!);
     const current = this.dictionaries.get(id);
     if (isDelta && !current) throw invalid(`delta for dictionary ${id} before any dictionary`);
+    const buffers = readBodyBuffers(h, body, this.opts);
+    // Counted before anything is kept: a delta that would take the dictionary over is refused.
+    let bytes = isDelta ? this.dictionaryBytes.get(id)! : 0;
+    for (const b of buffers) bytes += b.byteLength;
+    checkLimit('maxDictionaryBytes', this.maxDictionaryBytes, bytes, `dictionary ${id} bytes`);
+    const [data] = loadColumns([field], [af], h, buffers, this.dictionaries, this.version);
+    const vector = A.makeVector(data!);
     this.dictionaries.set(id, isDelta ? current!.concat(vector) : vector);
+    this.dictionaryBytes.set(id, bytes);
   }
 
   /** Loads a record batch message. */

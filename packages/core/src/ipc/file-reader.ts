@@ -7,14 +7,14 @@ import { ErrorCode, FormatMismatchError, invalid, QuiverError, truncated } from 
 import { decodeFooter, type Block, type Footer } from '../format/footer.js';
 import { decodeMessage, type Message } from '../format/message.js';
 import type { Schema } from '../format/types.js';
-import type { BodyReadOptions } from './body.js';
-import { BatchDecoder } from './decoder.js';
-import { ARROW_MAGIC } from './framing.js';
+import { BatchDecoder, type DecoderOptions } from './decoder.js';
+import { ARROW_MAGIC, checkMessageBytes } from './framing.js';
 import type { FramerOptions } from './framing.js';
+import { limitOf } from '../limits.js';
 import { fileSource, memorySource, type RandomAccessSource } from '../io/sources.js';
 
-/** Options of {@link FileReader}: limits and codecs. */
-export interface FileReaderOptions extends FramerOptions, BodyReadOptions {}
+/** A file reader's limits (every one of {@link ReadLimits}) and codecs. */
+export interface FileReaderOptions extends FramerOptions, DecoderOptions {}
 
 const MAGIC_LEN = ARROW_MAGIC.byteLength;
 
@@ -92,8 +92,7 @@ export class FileReader implements AsyncIterable<A.RecordBatch> {
     if (this.closed) throw new QuiverError(ErrorCode.CLOSED, 'the file reader is closed');
     checkBlockBounds(block, this.source.size);
     const total = block.metaDataLength + block.bodyLength;
-    const maxMessage = this.opts.maxMessageBytes ?? 0x7fffffff;
-    if (total > maxMessage) throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `a ${total}-byte message exceeds the ${maxMessage}-byte limit`);
+    checkMessageBytes(limitOf(this.opts, 'maxMessageBytes'), total);
     const bytes = await this.source.read(block.offset, total);
     const message = decodeBlockMetadata(bytes, block, this.opts);
     return { message, body: bytes.subarray(block.metaDataLength, block.metaDataLength + message.bodyLength) };

@@ -5,9 +5,9 @@
  * marker) ends a stream. Encoding emits a gather list; decoding is incremental over chunks and
  * hands out views of them, copying only a message that straddles chunks.
  */
-import { ErrorCode, FormatMismatchError, invalid, QuiverError, truncated } from '../errors.js';
+import { FormatMismatchError, invalid, truncated } from '../errors.js';
 import { decodeMessage, withEncodedMessage, type Message } from '../format/message.js';
-import type { SchemaLimits } from '../format/schema.js';
+import { checkLimit, limitOf, type ReadLimits } from '../limits.js';
 import { align8 } from './body.js';
 import type { ReadSink } from '../transport/transport.js';
 
@@ -104,10 +104,15 @@ export interface RawMessage {
   metadataBytes: Uint8Array;
 }
 
-/** Limits of a reader: message size, and the schema's depth and width. */
-export interface FramerOptions extends SchemaLimits {
-  /** Largest message (metadata + body) accepted. @default 2147483647 */
-  maxMessageBytes?: number;
+/** The framer's limits: `maxMessageBytes`, and the schema's `maxDepth` and `maxFields`. */
+export type FramerOptions = Pick<ReadLimits, 'maxMessageBytes' | 'maxDepth' | 'maxFields'>;
+
+/**
+ * Checks a message's size against `maxMessageBytes`: `bytes` is what it takes in the stream
+ * (prefix, metadata, body), or a part of that known before the rest arrives.
+ */
+export function checkMessageBytes(max: number, bytes: number): void {
+  checkLimit('maxMessageBytes', max, bytes, 'message bytes');
 }
 
 /**
@@ -148,7 +153,7 @@ export class MessageFramer implements ReadSink {
 
   /** A framer with these limits (ERR_QUIVER_MESSAGE_TOO_LARGE beyond them). */
   constructor(private readonly opts: FramerOptions = {}) {
-    this.maxMessageBytes = opts.maxMessageBytes ?? 0x7fffffff;
+    this.maxMessageBytes = limitOf(opts, 'maxMessageBytes');
   }
 
   /** Adds received bytes. The chunk is kept, not copied: do not modify it afterwards. */
@@ -276,16 +281,13 @@ export class MessageFramer implements ReadSink {
     const len = first | 0;
     if (len === 0) return 'eos';
     if (len < 0) throw invalid(`message metadata length ${len} is negative`);
-    if (len > this.maxMessageBytes) {
-      throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `message metadata of ${len} bytes exceeds the ${this.maxMessageBytes}-byte limit`);
-    }
+    // Before buffering the metadata, then before the body: nothing waits for bytes over the limit.
+    checkMessageBytes(this.maxMessageBytes, prefix + len);
     if (this.available < prefix + len) return false;
     this.skip(prefix);
     const metadataBytes = this.take(len);
     const message = decodeMessage(metadataBytes, this.opts);
-    if (message.bodyLength + len > this.maxMessageBytes) {
-      throw new QuiverError(ErrorCode.MESSAGE_TOO_LARGE, `message of ${message.bodyLength + len} bytes exceeds the ${this.maxMessageBytes}-byte limit`);
-    }
+    checkMessageBytes(this.maxMessageBytes, prefix + len + message.bodyLength);
     this.started = true;
     this.pending = { metadataBytes, message };
     return true;

@@ -5,14 +5,13 @@
 import * as A from 'apache-arrow';
 import { badArgument, ErrorCode, invalid, QuiverError } from '../errors.js';
 import type { Schema } from '../format/types.js';
-import type { BodyReadOptions } from './body.js';
-import { BatchDecoder } from './decoder.js';
+import { BatchDecoder, type DecoderOptions } from './decoder.js';
 import { MessageFramer, type FramerOptions, type RawMessage } from './framing.js';
 import type { ByteSource } from '../io/sources.js';
 import type { Connection, ReadSink } from '../transport/transport.js';
 
-/** Options of the stream readers: limits, codecs, and whether to release the source at the end. */
-export interface StreamReaderOptions extends FramerOptions, BodyReadOptions {
+/** A stream reader's limits (every one of {@link ReadLimits}), codecs, and how it ends. */
+export interface StreamReaderOptions extends FramerOptions, DecoderOptions {
   /**
    * Release the source when this stream ends (at its end-of-stream marker, or on an error) by
    * returning its iterator: for a connection, that closes it. Off by default, since a source may

@@ -17,7 +17,7 @@ import { StreamReader, type StreamReaderOptions } from '../ipc/stream-reader.js'
 import type { Connection, Listener, PeerInfo, TransportOptions, TransportRegistry } from '../transport/transport.js';
 import { decodeHello, encodeHello, type Hello } from './control.js';
 import { AsyncQueue } from './queue.js';
-import { closingSource, connectWithBackoff, DEFAULT_MAX_MESSAGE_BYTES, type ReconnectOptions } from './streams.js';
+import { closingSource, connectWithBackoff, PEER_LIMITS, type ReconnectOptions } from './streams.js';
 
 /**
  * What a publisher does when a subscriber's queue is full: `block` (publish waits),
@@ -476,7 +476,7 @@ export class Subscription implements AsyncIterable<A.RecordBatch> {
     if (this.opts.policy) hello.policy = this.opts.policy;
     if (this.opts.queueLength) hello.queueLength = this.opts.queueLength;
     await conn.send([encodeHello(hello)]);
-    const reader = await StreamReader.open(closingSource(conn), { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, ...this.opts, releaseAtEnd: true });
+    const reader = await StreamReader.open(closingSource(conn), { ...PEER_LIMITS, ...this.opts, releaseAtEnd: true });
     this.streams++;
     this.schema ??= reader.schema;
     return reader;

@@ -11,9 +11,20 @@ import type { EncodedMessage } from '../ipc/framing.js';
 import { StreamReader, type StreamReaderOptions } from '../ipc/stream-reader.js';
 import type { Connection, Listener, PeerInfo, SendOptions, TransportOptions, TransportRegistry } from '../transport/transport.js';
 import { AsyncQueue } from './queue.js';
+import type { ReadLimits } from '../limits.js';
 
 /** Default per-connection message limit on the receiving side: 256 MiB. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * What a receiving side reads a peer's stream with unless told otherwise: a message, and a
+ * dictionary with its deltas, of at most DEFAULT_MAX_MESSAGE_BYTES each (so a peer cannot make
+ * the process hold gigabytes); the other limits are the readers' defaults.
+ */
+export const PEER_LIMITS: Readonly<Pick<ReadLimits, 'maxMessageBytes' | 'maxDictionaryBytes'>> = Object.freeze({
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  maxDictionaryBytes: DEFAULT_MAX_MESSAGE_BYTES,
+});
 
 /** Every message's buffers, in order: one gather list for one send. */
 export function gather(ms: EncodedMessage[]): Uint8Array[] {
@@ -211,7 +222,7 @@ export interface ConsumerOptions extends StreamReaderOptions {
  * (`break`, `return()`) closes the listener; streams already handed out stay yours.
  */
 export async function* acceptStreams(listener: Listener, opts: ConsumerOptions = {}): AsyncGenerator<IncomingStream> {
-  const readOpts: StreamReaderOptions = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, ...opts, releaseAtEnd: true };
+  const readOpts: StreamReaderOptions = { ...PEER_LIMITS, ...opts, releaseAtEnd: true };
   const ready = new AsyncQueue<IncomingStream>(opts.backlog ?? 64);
   const open = async (conn: Connection) => {
     try {

@@ -121,7 +121,12 @@ export const kindCode = (k: RecordKind): number =>
 export const RECORD_HEADER = 16;
 export const check = (pos: number): number => (pos >>> 3) & 0xffffff;
 export const recordBytes = (payload: number): number => RECORD_HEADER + align8(payload);
-export const align8 = (n: number): number => (n + 7) & ~7;
+/**
+ * `n` (>= 0) rounded up to a multiple of 8, exact for every safe integer: lengths come from
+ * record headers in shared memory and from message metadata, and may exceed 2^31, where the
+ * 32-bit `(n + 7) & ~7` wraps negative and a lying length would pass for a small one.
+ */
+export const align8 = (n: number): number => n + ((8 - (n % 8)) % 8);
 
 /** Preamble entry header: +0 length, +4 kind, +8 dictionary id, +12 reserved; payload 8-padded. */
 export const PREAMBLE_ENTRY = 16;

@@ -147,10 +147,17 @@ export class RingReader {
       }
       Atomics.add(w, H.JOINS, 1);
       // See RingWriter.tryReserve: past this check, the writer knows about us.
-      if (((snap.start - (Atomics.load(w, H.TAIL) >>> 0)) | 0) >= 0) {
+      const tail = Atomics.load(w, H.TAIL) >>> 0;
+      if (((snap.start - tail) | 0) >= 0) {
         this.apply(snap, true);
         return;
       }
+      // Else the writer moved past our start: register again further on, from a cursor that is
+      // at or past TAIL. TAIL (the end of the latest reservation less the capacity) is never
+      // ahead of the write cursor nor more than a ring behind it; anything else is corrupt, and
+      // waiting for the cursor to pass it would spin for ever.
+      const write = Atomics.load(w, H.WRITE) >>> 0;
+      if (((write - tail) >>> 0) > this.cap) throw corrupt(`TAIL ${tail} is not within a ring behind the write cursor ${write}`);
     }
   }
 
