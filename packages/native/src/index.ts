@@ -170,6 +170,16 @@ export interface NativeBinding {
   ftruncate(fd: number, size: number): void;
 
   /**
+   * `posix_fallocate(fd, 0, size)`: reserves the first `size` bytes of a file or shm segment
+   * (growing it if needed), so writing through a mapping of it cannot run out of space later.
+   * On tmpfs (`/dev/shm`) this is where a full file system shows: ENOSPC, instead of a SIGBUS at
+   * the first write to a page there is no room for.
+   * @param size 1 or more.
+   * @throws {NativeErrnoError} e.g. ENOSPC, EFBIG, EBADF.
+   */
+  fallocate(fd: number, size: number): void;
+
+  /**
    * `fstat(fd).st_size`.
    * @throws {NativeErrnoError} e.g. EBADF.
    */

@@ -1,5 +1,5 @@
-// POSIX shared memory and the fd operations around it: shmOpen, shmUnlink, ftruncate, fstatSize,
-// fchmod, closeFd.
+// POSIX shared memory and the fd operations around it: shmOpen, shmUnlink, ftruncate, fallocate,
+// fstatSize, fchmod, closeFd.
 #ifdef __linux__
 
 #include "common.h"
@@ -84,6 +84,24 @@ Napi::Value Ftruncate(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// fallocate(fd: number, size: number): void
+// posix_fallocate(fd, 0, size): reserves the blocks (tmpfs pages) now, so a full file system is an
+// ENOSPC here rather than a SIGBUS at the first write through a mapping of a sparse file.
+Napi::Value Fallocate(const Napi::CallbackInfo& info) {
+  int fd = -1;
+  int64_t size = 0;
+  if (!ArgFd(info, 0, "fallocate", &fd) || !ArgInteger(info, 1, "fallocate", "size", 1, kMaxSafeInteger, &size)) {
+    return Napi::Value();
+  }
+  int r;
+  do {
+    // Returns the error number (it does not set errno).
+    r = posix_fallocate(fd, 0, static_cast<off_t>(size));
+  } while (r == EINTR);
+  if (r != 0) return ThrowErrno(info.Env(), "fallocate", "posix_fallocate", r);
+  return info.Env().Undefined();
+}
+
 // fstatSize(fd: number): number
 Napi::Value FstatSize(const Napi::CallbackInfo& info) {
   int fd = -1;
@@ -117,7 +135,8 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 
 bool InitShm(Napi::Env env, Napi::Object exports) {
   return Export(env, exports, "shmOpen", ShmOpen) && Export(env, exports, "shmUnlink", ShmUnlink) &&
-         Export(env, exports, "ftruncate", Ftruncate) && Export(env, exports, "fstatSize", FstatSize) &&
+         Export(env, exports, "ftruncate", Ftruncate) && Export(env, exports, "fallocate", Fallocate) &&
+         Export(env, exports, "fstatSize", FstatSize) &&
          Export(env, exports, "fchmod", Fchmod) && Export(env, exports, "closeFd", CloseFd);
 }
 

@@ -14,7 +14,7 @@ t0('the addon loads here and requireNative returns the binding', (t) => {
   t.is(mod.nativeLoadError, undefined);
   t.is(mod.requireNative(), mod.native!);
   for (const fn of [
-    'mmapFile', 'mmapFd', 'unmap', 'shmOpen', 'shmUnlink', 'ftruncate', 'fstatSize', 'fchmod', 'closeFd',
+    'mmapFile', 'mmapFd', 'unmap', 'shmOpen', 'shmUnlink', 'ftruncate', 'fallocate', 'fstatSize', 'fchmod', 'closeFd',
     'futexWake', 'futexWaitAsync', 'getPeerCred', 'pageSize', 'debugCounters',
   ] as const) {
     t.is(typeof mod.native![fn], 'function', fn);

@@ -92,6 +92,29 @@ t0('shm segment: ftruncate, fstatSize, shared writable mappings see each other',
   n.unmap(b);
 });
 
+t0('fallocate reserves a segment\'s pages now; more than /dev/shm holds is ENOSPC at once, not a SIGBUS later', (t) => {
+  const n = getNative();
+  const name = uniqueShmName('falloc');
+  cleanupShm(n, name, t);
+  const size = 4 * n.pageSize();
+  const fd = n.shmOpen(name, { create: true, exclusive: true }, 0o600);
+  try {
+    n.ftruncate(fd, size);
+    t.is(fstatSync(fd).blocks, 0, 'ftruncate alone leaves the segment sparse');
+    n.fallocate(fd, size);
+    t.is(fstatSync(fd).blocks * 512, size, 'every page is reserved');
+    t.is(n.fstatSize(fd), size);
+    // tmpfs refuses an allocation larger than the whole file system before touching a page.
+    const e = t.throws(() => n.fallocate(fd, 2 ** 52)) as Error & Record<string, unknown>;
+    t.is(e.code, 'ERR_QUIVER_NATIVE_ERRNO');
+    t.true(e.errnoName === 'ENOSPC' || e.errnoName === 'EFBIG', String(e.errnoName));
+    t.is(e.syscall, 'posix_fallocate');
+    t.is(n.fstatSize(fd), size, 'a failed fallocate leaves the size alone');
+  } finally {
+    n.closeFd(fd);
+  }
+});
+
 t0('shm argument validation', (t) => {
   const n = getNative();
   const cases: Array<[string, () => unknown]> = [
@@ -108,6 +131,7 @@ t0('shm argument validation', (t) => {
     ['mode not integer', () => n.shmOpen('/x', { create: true }, 1.5)],
     ['unlink non-string', () => (n.shmUnlink as (x: unknown) => unknown)(null)],
     ['ftruncate negative', () => n.ftruncate(0, -1)],
+    ['fallocate zero', () => n.fallocate(0, 0)],
     ['fchmod bad mode', () => n.fchmod(0, -1)],
     ['closeFd -1', () => n.closeFd(-1)],
   ];

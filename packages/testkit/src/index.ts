@@ -694,3 +694,9 @@ export function tmpDir(t?: TeardownContext): string {
   }
   return dir;
 }
+
+// ------------------------------------------------------------------------------------------------
+// Fault injection: seeded kill points, descriptor leak checks, private tmpfs mounts (faults.ts)
+// ------------------------------------------------------------------------------------------------
+
+export * from './faults.js';

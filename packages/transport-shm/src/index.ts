@@ -16,7 +16,10 @@
  * @packageDocumentation
  */
 export { shmTransport, shmAvailability, listenShm, connectShm, type Direction, type DirectionOption } from './shm.js';
-export { workerTransport, WorkerTransport, createWorkerChannel, workerChannelOf, type WorkerChannel, type WorkerOptions } from './worker.js';
+export {
+  workerTransport, WorkerTransport, createWorkerChannel, workerChannelOf, releaseWorkerThread,
+  type ReleasedThread, type WorkerChannel, type WorkerOptions,
+} from './worker.js';
 export { cleanupStaleSegments, segmentName, shmUrl, SHM_DIR } from './segment.js';
 export { RingWriterConnection, RingReaderConnection } from './connection.js';
 export { RingListener, RingReaderListener } from './listener.js';

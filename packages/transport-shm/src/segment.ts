@@ -101,10 +101,15 @@ export function createSegment(name: string, o: CreateOptions): Ring {
     try {
       native.fchmod(fd, o.mode); // exact bits, whatever the umask
       native.ftruncate(fd, sizes.segmentBytes);
+      // Reserve every page now. A sparse segment on a full /dev/shm maps fine and then kills the
+      // process with SIGBUS at the first write to a page tmpfs has no room for; reserved, a full
+      // /dev/shm is an ENOSPC here (ERR_QUIVER_IO) and the half-made segment is unlinked below.
+      native.fallocate(fd, sizes.segmentBytes);
       const buffer = native.mapFdShared(fd, sizes.segmentBytes, true);
       return formatRing(buffer, sizes, selfIdentity(), o.policy, randomId());
     } catch (e) {
       unlinkQuietly(name);
+      if (errno(e) === 'ENOSPC') throw ioError(e, `cannot set up shm segment ${name}: ${SHM_DIR} has no room for ${sizes.segmentBytes} bytes`);
       throw ioError(e, `cannot set up shm segment ${name}`);
     } finally {
       native.closeFd(fd);

@@ -24,7 +24,8 @@ import { abortError } from './errors.js';
 import { RingReaderConnection, RingWriterConnection } from './connection.js';
 import { RingListener } from './listener.js';
 import { checkPolicy, geometryOf, syncRecords, type RingOptions, type SubscriberOptions } from './options.js';
-import { formatRing, H, openRing, randomId, ringSizes, setPublisher } from './ring/layout.js';
+import { formatRing, H, openRing, randomId, ringSizes, S, setPublisher, slotWord } from './ring/layout.js';
+import { reclaimThread } from './ring/slots.js';
 import { selfIdentity } from './ring/liveness.js';
 import { RingReader } from './ring/reader.js';
 import { atomicsWaiter, hasWaitAsync } from './ring/wait.js';
@@ -139,6 +140,50 @@ export class WorkerTransport implements Transport {
     });
     return new RingReaderConnection(reader, `worker://${ring.id}`, { address: `worker://${ring.id}`, pid: process.pid }, () => {});
   }
+}
+
+/** What {@link releaseWorkerThread} did. */
+export interface ReleasedThread {
+  /** Subscriber slots of the thread that were freed. */
+  subscribers: number;
+  /** Whether the channel's publisher was marked gone. */
+  publisher: boolean;
+}
+
+/**
+ * Tells a channel that one of its worker threads is gone (terminated, or died of an uncaught
+ * error): call it from the thread that sees the `Worker`'s `'exit'`, with `worker.threadId`.
+ * Threads share their process's pid, so the ring cannot find this out by itself as it does for
+ * a dead process.
+ *
+ * - The thread's subscriber slots are freed, records it held included: a publisher waiting for
+ *   it (policy `block`, or a held record) goes on.
+ * - With `publisher: true` (the thread was the channel's publisher; the caller knows, having
+ *   given it that role), the channel's publisher is marked gone: its subscribers read everything
+ *   it published, then fail with ERR_QUIVER_CONNECTION_FAILED, as after a publisher process's
+ *   death. A message it was writing when it died was never published (records are published
+ *   whole). Never do this for a publisher that is alive.
+ */
+export function releaseWorkerThread(channel: WorkerChannel | SharedArrayBuffer, thread: number, opts: { publisher?: boolean } = {}): ReleasedThread {
+  if (!Number.isInteger(thread) || thread < 0) throw new QuiverError(ErrorCode.INVALID_ARGUMENT, `a thread id is a non-negative integer, not ${String(thread)}`);
+  const ring = openRing(channel instanceof SharedArrayBuffer ? channel : channel.sab);
+  const w = ring.words;
+  const freed = reclaimThread(w, ring.sizes.maxSubscribers, thread);
+  for (const slot of freed) {
+    // As a subscriber that leaves: nothing held, and the writer woken if it waits for room.
+    Atomics.store(w, slotWord(slot, S.RELEASED), 0);
+    Atomics.add(w, slotWord(slot, S.FREED), 1);
+    Atomics.notify(w, slotWord(slot, S.FREED));
+  }
+  let publisher = false;
+  if (opts.publisher && Atomics.load(w, H.PUB_PID) === process.pid) {
+    // No live process has pid -1: readers take the publisher for dead at their next check.
+    Atomics.store(w, H.PUB_PID, -1);
+    Atomics.add(w, H.PUBLISHED, 1);
+    Atomics.notify(w, H.PUBLISHED);
+    publisher = true;
+  }
+  return { subscribers: freed.length, publisher };
 }
 
 /** The `worker:` transport for a {@link TransportRegistry}. */

@@ -38,6 +38,15 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  */
 const COALESCE_BYTES = 16 * 1024;
 
+/**
+ * Sends the kernel takes at once resolve in a microtask, so a producer's `for (;;) await send()`
+ * never lets its event loop run while the peer keeps up (on TCP loopback, with buffers of several
+ * MiB, for as long as it streams: its timers and other sockets starve). Every this many sends in a
+ * row that did not wait, one resolves on the next turn of the event loop instead (as the shm ring
+ * does with `maxSyncRecords`).
+ */
+const MAX_SYNC_SENDS = 64;
+
 /** Reads not going to a sink's buffer go to a slab of this size, carved into the chunks read. */
 const SLAB_BYTES = 256 * 1024;
 /** A new slab is started when less than this much of the current one is left. */
@@ -140,6 +149,8 @@ export class SocketConnection implements Connection {
   #closing = false;
   #endPromise: Promise<void> | undefined;
   #closePromise: Promise<void> | undefined;
+  /** Sends in a row that resolved without waiting (see MAX_SYNC_SENDS). */
+  #syncSends = 0;
 
   // Receive side.
   readonly #chunks: Uint8Array[] = [];
@@ -251,7 +262,13 @@ export class SocketConnection implements Connection {
 
       // The last write's callback runs once every byte of this call reached the kernel
       // (or with an error when the socket failed or was destroyed first).
-      const written = (err?: Error | null) => settle(err ? (this.#sendRefusal() ?? socketError(err, 'send')) : undefined);
+      // (Node calls it on the next tick even when the kernel took the bytes at once: a send that
+      // is to resolve on the next turn of the event loop instead ignores its success.)
+      let nextTurn = false;
+      const written = (err?: Error | null) => {
+        if (err) settle(this.#sendRefusal() ?? socketError(err, 'send'));
+        else if (!nextTurn) settle();
+      };
       if (parts > 1 && total <= COALESCE_BYTES) {
         // Every byte of `one` is overwritten, so its uninitialised (pooled) memory never shows.
         const one = Buffer.allocUnsafe(total);
@@ -272,8 +289,17 @@ export class SocketConnection implements Connection {
       // or a tight send loop would never let Node emit it.
       const failed = this.#failure();
       if (failed) settle(failed);
-      else if (s.writableLength <= this.#highWaterMark) settle();
-      else if (!settled) signal?.addEventListener('abort', onAbort, { once: true });
+      else if (s.writableLength <= this.#highWaterMark) {
+        if (++this.#syncSends < MAX_SYNC_SENDS) settle();
+        else {
+          this.#syncSends = 0;
+          nextTurn = true;
+          setImmediate(settle);
+        }
+      } else {
+        this.#syncSends = 0;
+        if (!settled) signal?.addEventListener('abort', onAbort, { once: true });
+      }
     });
   }
 

@@ -2,9 +2,10 @@
  * `quiver convert IN OUT`: any form to any form with core's message-level `convert`, so every
  * Arrow type converts whatever apache-arrow supports. The output is written to a temporary file
  * beside OUT and renamed over it only once complete: a failed conversion leaves no partial OUT,
- * and converting a file onto itself is safe.
+ * and converting a file onto itself is safe. (An OUT that is not a regular file, such as
+ * /dev/null, is written directly.)
  */
-import { rename, unlink } from 'node:fs/promises';
+import { rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { convert, fileSink, type ConvertResult, type OutputFormat } from '@quiver/core';
 import { formatBytes, type ProgressBar } from '../progress.js';
@@ -45,7 +46,10 @@ export interface ConvertArgs {
 export async function convertCommand(a: ConvertArgs): Promise<ConvertResult> {
   const total = await requireRegularFile(a.input, 'convert');
   const bar = a.progress?.(total);
-  const tmp = join(dirname(a.output), `.${basename(a.output)}.quiver-${process.pid}.tmp`);
+  // OUT that exists and is not a regular file (/dev/null, a FIFO, a terminal) is written in
+  // place: renaming a temporary file over it would replace the device node itself.
+  const inPlace = await stat(a.output).then((st) => !st.isFile(), () => false);
+  const tmp = inPlace ? a.output : join(dirname(a.output), `.${basename(a.output)}.quiver-${process.pid}.tmp`);
   let result: ConvertResult;
   try {
     result = await convert(a.input, await fileSink(tmp), {
@@ -54,10 +58,10 @@ export async function convertCommand(a: ConvertArgs): Promise<ConvertResult> {
       ...(a.level !== undefined ? { level: a.level } : {}),
       ...(bar ? { onProgress: (p: { bytesIn: number; bytesOut: number }) => bar.update(p.bytesIn, p.bytesOut) } : {}),
     });
-    await rename(tmp, a.output);
+    if (!inPlace) await rename(tmp, a.output);
   } catch (e) {
     bar?.finish();
-    await unlink(tmp).catch(() => {});
+    if (!inPlace) await unlink(tmp).catch(() => {});
     throw e;
   }
   bar?.finish(

@@ -93,6 +93,12 @@ export const S = {
   POLICY: 8,
   /** Records delivered (statistics). */
   DELIVERED: 9,
+  /**
+   * The subscriber's thread (worker_threads `threadId` + 1; 0 unknown). Threads share their
+   * process's pid, so this is what tells whose slot to free when a worker is gone
+   * ({@link releaseWorkerThread}). Was a reserved word, always 0: older readers leave it so.
+   */
+  THREAD: 10,
 } as const;
 
 export const SLOT = { FREE: 0, CLAIMED: 1, ACTIVE: 2, DISCONNECTED: 3 } as const;

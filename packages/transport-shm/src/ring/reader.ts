@@ -18,6 +18,7 @@
  * and when they changed after the record it holds, drops everything up to the preamble's cursor,
  * so no batch is ever decoded against the wrong dictionary.
  */
+import { threadId } from 'node:worker_threads';
 import { ErrorCode, QuiverError } from '@quiver/core';
 import { abortError, corrupt } from '../errors.js';
 import {
@@ -133,6 +134,7 @@ export class RingReader {
     Atomics.store(w, slotWord(this.slot, S.POLICY), opts.policy ? POLICY[opts.policy] : Atomics.load(w, H.DEFAULT_POLICY));
     Atomics.store(w, slotWord(this.slot, S.DROPS), 0);
     Atomics.store(w, slotWord(this.slot, S.DELIVERED), 0);
+    Atomics.store(w, slotWord(this.slot, S.THREAD), threadId + 1);
     let first = true;
     for (;;) {
       const snap = await this.snapshot();

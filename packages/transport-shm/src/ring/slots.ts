@@ -33,3 +33,19 @@ export function reclaimIfDead(w: Int32Array, i: number): boolean {
   if (isAlive({ pid, start })) return false;
   return Atomics.compareExchange(w, slotWord(i, S.STATE), st, (st & ~15) | SLOT.FREE) === st;
 }
+
+/**
+ * Frees the slots of subscribers that were thread `thread` (worker_threads `threadId`) of this
+ * process: a thread that is gone cannot be told from a live one by its pid. Each is freed by CAS
+ * on its state word (a slot claimed anew meanwhile is left alone). Returns the slots freed.
+ */
+export function reclaimThread(w: Int32Array, maxSubscribers: number, thread: number): number[] {
+  const freed: number[] = [];
+  for (let i = 0; i < maxSubscribers; i++) {
+    const st = Atomics.load(w, slotWord(i, S.STATE));
+    if ((st & 15) === SLOT.FREE) continue;
+    if (Atomics.load(w, slotWord(i, S.PID)) !== process.pid || Atomics.load(w, slotWord(i, S.THREAD)) !== thread + 1) continue;
+    if (Atomics.compareExchange(w, slotWord(i, S.STATE), st, (st & ~15) | SLOT.FREE) === st) freed.push(i);
+  }
+  return freed;
+}
