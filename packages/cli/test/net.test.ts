@@ -126,7 +126,10 @@ test.serial('recv: one output stream of the first schema; a producer with other 
   await quiver('send', url, other);
   const warning = await recv.stderrMatch(/^quiver: (ERR_QUIVER_[A-Z_]+): stream 2 from .*\n/m);
   t.is(warning[1], ErrorCode.SCHEMA_MISMATCH);
-  t.is((await quiver('send', url, src)).code, 0);
+  // This send's last batch makes the count: recv may close the connection before the sender has
+  // written its end-of-stream marker, which the sender reports (exit 1, the connection failed).
+  const third = await quiver('send', url, src);
+  t.true(third.code === 0 || (third.code === 1 && third.stderr.includes(ErrorCode.CONNECTION_FAILED)), third.stderr);
   const got = await recv.done;
   t.is(got.code, 0, got.stderr);
   t.deepEqual(await rowsOf(out), [...expectedRows(table), ...expectedRows(table)]);
