@@ -112,3 +112,10 @@ export type TouchMode = 'values' | 'columns';
 export function toucher(mode: TouchMode): (batch: A.RecordBatch) => number {
   return mode === 'values' ? touch : touchColumns;
 }
+
+/** The `--touch` option of the benches: 'columns' (the default) or 'values'; anything else throws. */
+export function touchModeOf(v: string | undefined): TouchMode {
+  if (v === undefined || v === 'columns') return 'columns';
+  if (v === 'values') return 'values';
+  throw new Error(`--touch is columns or values, not ${v}`);
+}

@@ -43,6 +43,7 @@ import { Worker } from 'node:worker_threads';
 import { environment, formatDuration, formatNumber, formatRatio, markdownTable, progress, writeJson } from '@quiver/core/bench/harness';
 import { createWorkerChannel, ShmPublisher } from '../src/index.js';
 import { data, now, ringSize, toucher, type TouchMode, type Command, type Consumed, type Reply } from './common.js';
+import { touchModeOf } from '@quiver/core/bench/data';
 import type { WorkerCommand, WorkerReply } from './worker.js';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -287,8 +288,7 @@ async function main(): Promise<void> {
       touch: { type: 'string', default: 'columns' },
     },
   });
-  if (values.touch !== 'columns' && values.touch !== 'values') throw new Error('--touch is columns or values');
-  touchMode = values.touch;
+  touchMode = touchModeOf(values.touch);
   const quick = values.quick!;
   const opts = {
     rounds: Number(values.rounds ?? (quick ? 2 : 5)),

@@ -40,7 +40,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as A from 'apache-arrow';
 import { RecordBatchEncoder, writeIpcFile } from '@quiver/core';
-import { makeTable } from '@quiver/core/bench/data';
+import { makeTable, touchModeOf } from '@quiver/core/bench/data';
 import { environment, progress, writeJson } from '@quiver/core/bench/harness';
 import { python } from '@quiver/testkit';
 import { Peer } from './peers.js';
@@ -199,8 +199,7 @@ async function main(): Promise<void> {
       touch: { type: 'string', default: 'columns' },
     },
   });
-  if (values.touch !== 'columns' && values.touch !== 'values') throw new Error('--touch is columns or values');
-  touchMode = values.touch;
+  touchMode = touchModeOf(values.touch);
   const quick = values.quick!;
   const opts: Options = {
     rounds: Number(values.rounds ?? (quick ? 2 : 7)),
