@@ -435,3 +435,27 @@ test.serial('worker: a publisher thread terminated with a record half written, a
   t.log(cases.join('; '));
   t.deepEqual(await fdsSettled(before), []);
 });
+
+test.serial('worker: drop-oldest readers on other threads, holding nothing, while the writer laps a tiny ring: no false corruption, every record read or counted as dropped', async (t) => {
+  // Found by the soak: a reader holding nothing announces the NEXT it loaded before claiming;
+  // if the writer skipped NEXT and lapped the old value meanwhile, the writer took the stale
+  // announcement for garbage and stopped skipping that reader, and the reader took the lapped
+  // cursor for corruption (ERR_QUIVER_INVALID_IPC). Threads outnumber the cores to get the
+  // preemptions that open the window. (A race: without the fix this failed in most runs on 2
+  // cores, not every one.)
+  const transport = workerTransport();
+  const channel = transport.createChannel({ size: 1024 });
+  const readers = range(5).map(() => thread(t, { sab: channel.sab, url: channel.url, role: 'drain-drop-oldest' }));
+  for (const r of readers) t.deepEqual(await r.message(), { joined: true });
+  const listener = (await new TransportRegistry([transport]).listen(channel.url)) as unknown as RingListener;
+  t.teardown(() => listener.close());
+  const writer = listener.connection.writer;
+  const total = 500_000;
+  const payload = new Uint8Array(56);
+  for (let i = 0; i < total; i++) await writer.write({ kind: 'batch' }, [payload]);
+  writer.end();
+  const results = (await within(Promise.all(readers.map((r) => r.message())), 'the readers end', 60_000)) as Array<{ got: number; drops: number }>;
+  t.log(results.map((r) => JSON.stringify(r)).join(' '));
+  for (const r of results) t.is(r.got + r.drops, total, JSON.stringify(r));
+  await listener.close();
+});

@@ -6,6 +6,8 @@
 //                   `cut` bytes of the next message (a record half written), post {cut}, idle
 //   publish-loan    the same with ShmPublisher and a loan holding `cut` bytes of the next message
 //   publish-forever publish until terminated, posting {published: i} every 16 batches
+//   drain-drop-oldest read records as fast as possible (drop-oldest, each released at once),
+//                   post {got, drops} at the end, or {error}
 import { parentPort, workerData } from 'node:worker_threads';
 import { RecordBatchEncoder, StreamProducer, StreamReader, type QuiverError } from '@quiver/core';
 import { ShmPublisher, workerTransport } from '../../src/index.js';
@@ -79,6 +81,25 @@ switch (role) {
       await pub.publish(batch(i));
       if (i % 16 === 0) post({ published: i });
     }
+  }
+  case 'drain-drop-oldest': {
+    // Reads as fast as it can with policy drop-oldest, releasing each record at once (so it
+    // never holds anything and the writer skips it freely).
+    const conn = await transport.connect(new URL(url), { policy: 'drop-oldest' });
+    post({ joined: true });
+    const r = conn.reader;
+    let got = 0;
+    try {
+      for (let rec = await r.next(); rec; rec = await r.next()) {
+        got++;
+        rec.release();
+      }
+      post({ got, drops: r.drops });
+    } catch (e) {
+      post({ error: (e as QuiverError).code ?? String(e), message: (e as Error).message });
+    }
+    await conn.close();
+    break;
   }
   default:
     throw new Error(`unknown role ${role}`);
