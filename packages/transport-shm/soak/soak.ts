@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Publisher, RecordBatchEncoder, TransportRegistry, type SubscriberStats } from '@quiver/core';
 import { socketTransports } from '@quiver/transport-socket';
-import { python, tmpDir } from '@quiver/testkit';
+import { python, tmpDir, within } from '@quiver/testkit';
 import { createWorkerChannel, ShmPublisher } from '../src/index.js';
 import { lostOf, rssOf, soakBatch, type SeqReport } from './common.js';
 
@@ -165,16 +165,6 @@ function rssFigures(samples: number[]): Rss {
   return { start, end, growth: end - start, samples: samples.length };
 }
 
-/** Waits for `p`, or fails saying what did not happen (a hang shows as this error, not as silence). */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`soak: ${what} within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const transport = opts.transport;
   const policy = opts.policy ?? 'mixed';
@@ -204,7 +194,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       cleanup.push(() => pub.close());
       const topic = pub.topic('default', soakBatch(0, rows).schema);
       roles.forEach((r, i) => subs.push(processSub(`${r.kind}-${i + 1}`, r.kind, r.policy, r.slow, [pub.url], slowMs)));
-      await within(topic.waitForSubscribers(n), 60_000, `${n} subscribers did not join`);
+      await within(topic.waitForSubscribers(n), `${n} subscribers joining`, 60_000);
       publish = (seq) => topic.publish(soakBatch(seq, rows));
       finish = () => pub.close();
       socketStats = () => pub.stats();
@@ -226,7 +216,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       roles.forEach((r, i) =>
         subs.push(sab ? threadSub(`worker-${i + 1}`, sab, r.policy, r.slow, slowMs, opts.sampleMs ?? 100) : processSub(`node-${i + 1}`, 'node', r.policy, r.slow, [pub.url], slowMs)),
       );
-      await within(Promise.all(subs.map(async (s) => ((await s.next()) === 'joined' ? undefined : Promise.reject(new Error(`${s.name} did not join`))))), 60_000, `${n} subscribers did not join`);
+      await within(Promise.all(subs.map(async (s) => ((await s.next()) === 'joined' ? undefined : Promise.reject(new Error(`${s.name} did not join`))))), `${n} subscribers joining`, 60_000);
       publish = (seq) => pub.send(enc.write(soakBatch(seq, rows)));
       finish = async () => {
         await pub.send(enc.finish());
@@ -265,9 +255,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     window.to = Date.now();
     sample();
     clearInterval(sampler);
-    await within(finish(), 120_000, 'the publisher did not finish');
-    const reports = await within(Promise.all(subs.map(async (s) => (await s.next()) as SeqReport & { heap?: Array<[number, number]> })), 120_000, 'the subscribers did not report');
-    await within(Promise.all(subs.map((s) => s.exited)), 30_000, 'the subscribers did not exit');
+    await within(finish(), 'the end of publishing', 120_000);
+    const reports = await within(Promise.all(subs.map(async (s) => (await s.next()) as SeqReport & { heap?: Array<[number, number]> })), "the subscribers' reports", 120_000);
+    await within(Promise.all(subs.map((s) => s.exited)), "the subscribers' exits", 30_000);
 
     const figures: SubscriberFigures[] = subs.map((s, i) => {
       const { heap, ...r } = reports[i]!;
