@@ -74,6 +74,22 @@ export async function fdsSettled(before: Map<number, string>, watchdogMs = 5000)
   }
 }
 
+/**
+ * `p`, or a rejection saying that `what` did not happen within `ms` (a generous bound: it only
+ * turns a hang into a failure with a name; the tests assert on the event, not on the time).
+ */
+export async function within<T>(p: Promise<T>, what: string, ms = 15_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const dog = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`watchdog: ${what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, dog]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A tmpfs to mount, at `at`, of `bytes` (rounded up to pages by the kernel). */
 export interface TmpfsMount {
   at: string;

@@ -22,7 +22,7 @@ import * as A from 'apache-arrow';
 import {
   acceptStreams, ErrorCode, Publisher, RecordBatchEncoder, StreamProducer, subscribe, type Connection, type IncomingStream, type QuiverError,
 } from '@quiver/core';
-import { faultSeed, fdsSettled, openFds, SeededRandom, tmpDir } from '@quiver/testkit';
+import { faultSeed, fdsSettled, openFds, SeededRandom, tmpDir, within } from '@quiver/testkit';
 import type { SocketListener } from '../src/index.js';
 import { turns } from './conformance.js';
 import { pyPeer, registry, sampleBatch, sampleSchema, seqs } from './helpers/messaging.js';
@@ -33,19 +33,6 @@ type Scheme = (typeof SCHEMES)[number];
 const peerScript = fileURLToPath(new URL('./helpers/fault-peer.js', import.meta.url));
 const SEED = faultSeed();
 
-/** A generous bound on an event that should come within a second: it only catches a hang. */
-const WATCHDOG_MS = 15_000;
-async function within<T>(p: Promise<T>, what: string, ms = WATCHDOG_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const dog = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`watchdog: ${what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, dog]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 const codeOf = (e: unknown): string => (e as QuiverError)?.code ?? `not coded: ${String(e)}`;
 const faultPeer = (t: ExecutionContext, args: string[]): Child => spawnChild(t, process.execPath, [peerScript, ...args]);

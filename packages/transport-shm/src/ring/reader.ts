@@ -330,11 +330,19 @@ export class RingReader {
         return undefined;
       }
       if (ahead < 0 || ahead > this.cap || (n & 7) !== 0 || (W & 7) !== 0) {
+        // Holding nothing, this reader does not stop the writer: between the two loads a
+        // drop-oldest skip may have moved NEXT on and the writer lapped the old value. Only a
+        // cursor that is still NEXT now is held to the bound (NEXT only moves forward, so it was
+        // NEXT when W was read, and the writer kept W within a ring of it).
+        if ((Atomics.load(w, this.iNext) >>> 0) !== n) continue;
         this.checkState();
         throw this.fail(corrupt(`read cursor ${n} and write cursor ${W} are not ${this.cap} bytes apart or less`));
       }
       if (this.holdCount === 0 && this.guard !== n) {
         Atomics.store(w, this.iReleased, (n | 1) | 0);
+        // An earlier announcement that turned out stale (NEXT had moved) may be what the writer
+        // waits on: tell it the bound moved rather than leave it to its next slice.
+        if (this.guard >= 0) this.notifyFreed();
         this.guard = n;
         if ((Atomics.load(w, this.iNext) >>> 0) !== n) continue;
       }

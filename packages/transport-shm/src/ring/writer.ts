@@ -406,13 +406,23 @@ export class RingWriter {
     // NEXT before RELEASED: a subscriber announces a hold (RELEASED) before it claims (NEXT).
     const next = Atomics.load(w, slotWord(i, S.NEXT)) >>> 0;
     const released = Atomics.load(w, slotWord(i, S.RELEASED)) >>> 0;
-    let b: number;
-    if (released & 1) b = (released & ~7) >>> 0;
-    else if (state === SLOT.DISCONNECTED) return null;
-    else b = next;
+    if (released & 1) {
+      const held = (released & ~7) >>> 0;
+      if (this.inRange(held)) return held;
+      // Not a hold: the writer never laps a held record. A reader that holds nothing announces
+      // the NEXT it loaded before it claims; if a drop-oldest skip moved NEXT on and the writer
+      // lapped the old value meanwhile, the announcement is stale (the reader sees NEXT moved and
+      // announces again). Judge the slot by NEXT then, or a drop-oldest reader would be passed
+      // over without its NEXT being skipped, and the writer would lap that too.
+    }
+    if (state === SLOT.DISCONNECTED) return null;
+    return this.inRange(next) ? next : null;
+  }
+
+  /** Whether `b` can be a subscriber's position: 8-aligned, at most a ring behind the writer. */
+  private inRange(b: number): boolean {
     const lag = (this.w - b) | 0;
-    if (lag < 0 || lag > this.cap || (b & 7) !== 0) return null;
-    return b;
+    return lag >= 0 && lag <= this.cap && (b & 7) === 0;
   }
 
   /** Drop-oldest: skips slot `i`'s unread records below `needed`. */

@@ -1,6 +1,7 @@
 // Test data usable outside ava (child processes, workers): batch number `i` is in every value,
 // so a batch decoded against the wrong dictionary, or a torn one, does not pass for another.
 import * as A from 'apache-arrow';
+import { RecordBatchEncoder } from '@quiver/core';
 
 export const dictType = new A.Dictionary(new A.Utf8(), new A.Int32());
 export const schema = new A.Schema([new A.Field('x', new A.Int32()), new A.Field('s', dictType)]);
@@ -19,4 +20,12 @@ export function batchNumber(b: A.RecordBatch, rows = 10): number {
   const i = Math.floor((x.get(0) as number) / rows);
   for (let j = 0; j < b.numRows; j++) if (x.get(j) !== i * rows + j || s.get(j) !== `b${i}-${j % 3}`) return -1;
   return b.numRows === rows ? i : -1;
+}
+
+/** The bytes of batch `i`'s messages (its dictionary, then the batch) in a stream of batches 0..i. */
+export function messagesOfBatch(i: number): Uint8Array {
+  const enc = new RecordBatchEncoder(schema, 'stream');
+  enc.start();
+  for (let j = 0; j < i; j++) enc.write(batch(j));
+  return new Uint8Array(Buffer.concat(enc.write(batch(i)).flatMap((m) => m.buffers)));
 }

@@ -19,9 +19,9 @@
 //       prints one JSON line.
 import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { RecordBatchEncoder, StreamProducer, StreamReader, type QuiverError } from '@quiver/core';
+import { StreamProducer, StreamReader, type QuiverError } from '@quiver/core';
 import { connectShm, listenShm, ShmPublisher, ShmSubscriber } from '../../src/index.js';
-import { batch, batchNumber, schema } from './data.js';
+import { batch, batchNumber, messagesOfBatch, schema } from './data.js';
 
 const [role, url, ...rest] = process.argv.slice(2);
 if (!role || !url) throw new Error('usage: fault-child.js <role> <url> ...');
@@ -38,14 +38,6 @@ async function go(): Promise<void> {
   rl.close();
   process.stdin.destroy();
 }
-/** The bytes of batch `i`'s messages as the encoder (having written 0..i-1) gives them. */
-function nextMessage(i: number): Uint8Array {
-  const enc = new RecordBatchEncoder(schema, 'stream');
-  enc.start();
-  for (let j = 0; j < i; j++) enc.write(batch(j));
-  return new Uint8Array(Buffer.concat(enc.write(batch(i)).flatMap((m) => m.buffers)));
-}
-
 switch (role) {
   case 'publish-cut': {
     const [batches, cut] = rest.map(Number) as [number, number];
@@ -54,7 +46,7 @@ switch (role) {
     await go();
     const producer = await StreamProducer.over(listener.connection, schema);
     for (let i = 0; i < batches; i++) await producer.send(batch(i));
-    if (cut > 0) await listener.connection.send([nextMessage(batches).subarray(0, cut)]);
+    if (cut > 0) await listener.connection.send([messagesOfBatch(batches).subarray(0, cut)]);
     print('cut');
     die();
     break;
@@ -65,7 +57,7 @@ switch (role) {
     print('listening');
     await go();
     for (let i = 0; i < batches; i++) await pub.publish(batch(i));
-    const next = nextMessage(batches);
+    const next = messagesOfBatch(batches);
     const loan = await pub.loan(next.byteLength);
     loan.bytes.set(next.subarray(0, fill));
     print('cut');

@@ -6,23 +6,18 @@
 //                   `cut` bytes of the next message (a record half written), post {cut}, idle
 //   publish-loan    the same with ShmPublisher and a loan holding `cut` bytes of the next message
 //   publish-forever publish until terminated, posting {published: i} every 16 batches
+//   drain-drop-oldest read records as fast as possible (drop-oldest, each released at once),
+//                   post {got, drops} at the end, or {error}
 import { parentPort, workerData } from 'node:worker_threads';
-import { RecordBatchEncoder, StreamProducer, StreamReader, type QuiverError } from '@quiver/core';
+import { StreamProducer, StreamReader, type QuiverError } from '@quiver/core';
 import { ShmPublisher, workerTransport } from '../../src/index.js';
-import { batch, batchNumber, schema } from './data.js';
+import { batch, batchNumber, messagesOfBatch, schema } from './data.js';
 
 const { sab, url, role, n, cut } = workerData as { sab: SharedArrayBuffer; url: string; role: string; n: number; cut: number };
 const transport = workerTransport();
 transport.attach(sab);
 const post = (m: unknown) => parentPort!.postMessage(m);
 const idle = () => setInterval(() => {}, 1 << 30);
-
-function nextMessage(i: number): Uint8Array {
-  const enc = new RecordBatchEncoder(schema, 'stream');
-  enc.start();
-  for (let j = 0; j < i; j++) enc.write(batch(j));
-  return new Uint8Array(Buffer.concat(enc.write(batch(i)).flatMap((m) => m.buffers)));
-}
 
 switch (role) {
   case 'subscribe': {
@@ -58,7 +53,7 @@ switch (role) {
     const listener = await transport.listen(new URL(url));
     const producer = await StreamProducer.over(listener.connection, schema);
     for (let i = 0; i < n; i++) await producer.send(batch(i));
-    if (cut > 0) await listener.connection.send([nextMessage(n).subarray(0, cut)]);
+    if (cut > 0) await listener.connection.send([messagesOfBatch(n).subarray(0, cut)]);
     post({ cut });
     idle();
     break;
@@ -66,7 +61,7 @@ switch (role) {
   case 'publish-loan': {
     const pub = await ShmPublisher.overChannel(sab);
     for (let i = 0; i < n; i++) await pub.publish(batch(i));
-    const next = nextMessage(n);
+    const next = messagesOfBatch(n);
     const loan = await pub.loan(next.byteLength);
     loan.bytes.set(next.subarray(0, cut));
     post({ cut });
@@ -79,6 +74,25 @@ switch (role) {
       await pub.publish(batch(i));
       if (i % 16 === 0) post({ published: i });
     }
+  }
+  case 'drain-drop-oldest': {
+    // Reads as fast as it can with policy drop-oldest, releasing each record at once (so it
+    // never holds anything and the writer skips it freely).
+    const conn = await transport.connect(new URL(url), { policy: 'drop-oldest' });
+    post({ joined: true });
+    const r = conn.reader;
+    let got = 0;
+    try {
+      for (let rec = await r.next(); rec; rec = await r.next()) {
+        got++;
+        rec.release();
+      }
+      post({ got, drops: r.drops });
+    } catch (e) {
+      post({ error: (e as QuiverError).code ?? String(e), message: (e as Error).message });
+    }
+    await conn.close();
+    break;
   }
   default:
     throw new Error(`unknown role ${role}`);
