@@ -1,6 +1,7 @@
 // Publish/subscribe over real sockets: topics, late joiners, fan-out to Node and plain pyarrow
 // subscribers, the three slow-subscriber policies with exact counts, statistics, reconnection.
 import test from 'ava';
+import * as net from 'node:net';
 import * as A from 'apache-arrow';
 import { ErrorCode, Publisher, subscribe, type Subscription } from '@quiver/core';
 import { canonFromArrow } from '@quiver/testkit';
@@ -170,6 +171,42 @@ test('block (default): publish waits for a stalled subscriber and resumes when i
   const got = await reading;
   t.is(got.length, published, 'nothing was dropped under block');
   t.is(pub.stats()[0]!.drops, 0);
+});
+
+test('block: a publish waiting for a stalled subscriber resolves when that subscriber is reset, and publishing goes on', async (t) => {
+  const reg = registry();
+  const pub = await Publisher.listen(reg, 'tcp://127.0.0.1:0', { queueLength: 2, helloTimeoutMs: 50 });
+  t.teardown(() => pub.close());
+  const topic = pub.topic('default', sampleSchema());
+  // A plain Arrow subscriber (no hello: the default topic) that never reads, so the publisher's
+  // send to it stays pending and its queue fills.
+  const { port } = new URL(pub.url);
+  const raw = net.connect(Number(port), '127.0.0.1');
+  raw.pause();
+  t.teardown(() => raw.destroy());
+  await until(() => pub.stats()[0]?.state === 'active');
+  let blocked: Promise<void> | null = null;
+  for (let i = 0; i < 2000 && !blocked; i++) {
+    const p = topic.publish(sampleBatch(i, 5_000));
+    let done = false;
+    void p.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    for (let k = 0; k < 100 && !done; k++) await new Promise((r) => setImmediate(r));
+    if (!done) blocked = p;
+  }
+  t.truthy(blocked, 'publish blocked behind the stalled subscriber');
+  t.is(pub.stats()[0]!.queueDepth, 2);
+  // A reset fails the publisher's pending send at once, with no byte read: the subscriber is
+  // closed while the publish waits for room in its queue. That publish must resolve (the batch
+  // is no longer for anyone), not reject with ERR_QUIVER_CLOSED and stop the publishing loop.
+  raw.resetAndDestroy();
+  await t.notThrowsAsync(blocked!);
+  await t.notThrowsAsync(topic.publish(sampleBatch(9999, 10)));
+  const [s] = pub.stats();
+  t.is(s!.state, 'closed');
+  t.is(s!.closeReason, ErrorCode.CONNECTION_FAILED);
 });
 
 test('reconnect: a subscriber survives a publisher restart on the same address', async (t) => {

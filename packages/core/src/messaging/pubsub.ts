@@ -104,7 +104,15 @@ class Subscriber {
       // gets a clean end.)
       this.queue.pushNow(item);
     } else if (this.policy === 'block') {
-      await this.queue.push(item);
+      try {
+        await this.queue.push(item);
+      } catch (e) {
+        // This subscriber went away while the publish waited for room: the batch is for nobody
+        // here now, and the publish goes on for the others. (A topic closing meanwhile ends the
+        // queue without closing the subscriber first: that publish fails with ERR_QUIVER_CLOSED.)
+        if ((this.stats.state as SubscriberStats['state']) === 'closed') return;
+        throw e;
+      }
     } else if (this.policy === 'drop-oldest') {
       if (this.queue.removeFirst((i) => i.droppable)) {
         // Room made by dropping the oldest queued batch: exactly one batch lost, and counted.
@@ -257,7 +265,9 @@ export class Topic {
    * changed go first and are never dropped. Resolves when every subscriber has taken the batch
    * by its policy: queued (a `block` subscriber with a full queue makes this wait for room),
    * queued or counted as dropped (`drop-oldest`), or disconnected (`disconnect`). It does not
-   * wait for the bytes to reach anyone. ERR_QUIVER_CLOSED once the topic is closed;
+   * wait for the bytes to reach anyone. A subscriber that goes away while a publish waits for
+   * room in its queue stops holding it back. ERR_QUIVER_CLOSED once the topic is closed, and for
+   * a publish still waiting when it closes (that batch is not delivered);
    * ERR_QUIVER_SCHEMA_MISMATCH for a batch of another schema.
    */
   async publish(data: A.RecordBatch | A.Table): Promise<void> {
