@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { acceptStreams, RecordBatchEncoder, StreamProducer, StreamReader, TransportRegistry } from '@quiver/core';
 import { socketTransports, unixUrl } from '@quiver/transport-socket';
 import { ShmPublisher, ShmSubscriber } from '../src/index.js';
-import { data, now, ringSize, timeBatches, touch, type Command, type Reply } from './common.js';
+import { data, loanData, now, ringSize, timeBatches, touch, type Command, type Reply } from './common.js';
 
 const registry = new TransportRegistry(socketTransports());
 const send = (r: Reply) => process.send!(r);
@@ -47,11 +47,12 @@ async function shmPub(cmd: Extract<Command, { op: 'shmPub' }>): Promise<object> 
     } else {
       // The schema first, then each batch built in its slot: only the message header is written
       // here; the body stands for data the application produces in place (not counted).
-      const enc = new RecordBatchEncoder(d.batch.schema);
+      const l = loanData(cmd.rows);
+      const enc = new RecordBatchEncoder(l.batch.schema);
       await pub.send(enc.start());
-      const header = d.message.subarray(0, d.headerBytes);
+      const header = l.message.subarray(0, l.headerBytes);
       for (let i = 0; i < cmd.total; i++) {
-        const loan = await pub.loan(d.message.byteLength);
+        const loan = await pub.loan(l.message.byteLength);
         loan.bytes.set(header);
         loan.commit({ kind: 'batch' });
       }

@@ -23,7 +23,8 @@
  *    readStreamTable and touches it; at most 8 in flight (the worker acks each).
  *  - memcpy: TypedArray.set of the batch message's bytes into a preallocated buffer, in this thread.
  *  - loan: ShmPublisher.loan per batch writing only the message header into the slot (the body
- *    stands for data built in place by the application, not counted); the subscriber decodes and
+ *    stands for data built in place by the application, not counted; the batch is the bench
+ *    batch's fixed-width columns, so whatever bytes the slot holds decode); the subscriber decodes and
  *    reads one value of each column. Its batches/s at 1M rows against 1K rows says whether the path
  *    is limited by message rate or by bytes.
  *  - Throughput is timed by the consuming side from the end of a warm-up. A calibration run sizes
@@ -42,7 +43,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { environment, formatDuration, formatNumber, formatRatio, markdownTable, progress, writeJson } from '@quiver/core/bench/harness';
 import { createWorkerChannel, ShmPublisher } from '../src/index.js';
-import { data, now, ringSize, toucher, type TouchMode, type Command, type Consumed, type Reply } from './common.js';
+import { data, loanData, now, ringSize, toucher, type TouchMode, type Command, type Consumed, type Reply } from './common.js';
 import { touchModeOf } from '@quiver/core/bench/data';
 import type { WorkerCommand, WorkerReply } from './worker.js';
 
@@ -301,7 +302,9 @@ async function main(): Promise<void> {
   const ctx: Ctx = { a: new Peer('peer A', prof), b: new Peer('peer B', prof), host: new WorkerHost(), dir: mkdtempSync(join(tmpdir(), 'qshmb-')), seq: 0 };
   try {
     const cells: Cell[] = [];
-    for (const rows of opts.sizes) for (const impl of IMPLS) cells.push({ impl, rows, bytes: data(rows).message.byteLength, warm: 0, count: 0, rates: [] });
+    for (const rows of opts.sizes) {
+      for (const impl of IMPLS) cells.push({ impl, rows, bytes: (impl === 'loan' ? loanData : data)(rows).message.byteLength, warm: 0, count: 0, rates: [] });
+    }
     // Progress in runs: one calibration run and `rounds` runs per cell, then the latency blocks.
     const total = cells.length * (1 + opts.rounds) + (opts.latencyRoundTrips > 0 ? 1 : 0);
     let done = 0;
