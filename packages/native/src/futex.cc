@@ -477,15 +477,22 @@ Napi::Value SettledPromise(napi_env env, const char* result) {
 // with a CPU pause between reads, until it is not `expected` (true) or `maxMicros` have passed
 // (false). For a caller that wants to spin before announcing that it sleeps (so that a waker
 // need not make a system call for a waiter that is only spinning).
+// The arguments (buffer, byteOffset, expected, maxMicros) of futexSpin and futexWaitSync.
+bool BoundedWaitArgs(const Napi::CallbackInfo& info, const char* fn, uint32_t** word, uint32_t* expected, int64_t* micros) {
+  if (!ResolveWord(info, fn, word)) return false;
+  int64_t expected64 = 0;
+  if (!ArgInteger(info, 2, fn, "expected", -2147483648.0, 4294967295.0, &expected64)) return false;
+  if (!ArgInteger(info, 3, fn, "maxMicros", 0, 1000000, micros)) return false;
+  *expected = static_cast<uint32_t>(expected64);
+  return true;
+}
+
 Napi::Value FutexSpin(const Napi::CallbackInfo& info) {
   napi_env env = info.Env();
   uint32_t* word = nullptr;
-  if (!ResolveWord(info, "futexSpin", &word)) return Napi::Value();
-  int64_t expected64 = 0;
-  if (!ArgInteger(info, 2, "futexSpin", "expected", -2147483648.0, 4294967295.0, &expected64)) return Napi::Value();
+  uint32_t expected = 0;
   int64_t micros = 0;
-  if (!ArgInteger(info, 3, "futexSpin", "maxMicros", 0, 1000000, &micros)) return Napi::Value();
-  const uint32_t expected = static_cast<uint32_t>(expected64);
+  if (!BoundedWaitArgs(info, "futexSpin", &word, &expected, &micros)) return Napi::Value();
   if (LoadWord(word) != expected) return Napi::Boolean::New(env, true);
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -499,6 +506,29 @@ Napi::Value FutexSpin(const Napi::CallbackInfo& info) {
       if ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) >= limit) return Napi::Boolean::New(env, false);
     }
   }
+}
+
+// futexWaitSync(buffer, byteOffset, expected, maxMicros): boolean. Synchronous and bounded: if the
+// word is `expected`, sleeps in the kernel on it (FUTEX_WAIT, shared) for at most `maxMicros`.
+// True when the word is no longer `expected` on return (woken, or it had changed), false when
+// the time ran out (or a spurious wake left it unchanged). Unlike futexSpin it yields the CPU,
+// and unlike futexWaitAsync a wake reaches this thread directly, with no hop through a waiter
+// thread and the event loop: for a caller that expects an answer within microseconds and
+// accepts blocking its thread for that long.
+Napi::Value FutexWaitSync(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  uint32_t* word = nullptr;
+  uint32_t expected = 0;
+  int64_t micros = 0;
+  if (!BoundedWaitArgs(info, "futexWaitSync", &word, &expected, &micros)) return Napi::Value();
+  if (LoadWord(word) != expected) return Napi::Boolean::New(env, true);
+  if (micros == 0) return Napi::Boolean::New(env, false);
+  struct timespec rel;
+  rel.tv_sec = static_cast<time_t>(micros / 1000000);
+  rel.tv_nsec = static_cast<long>((micros % 1000000) * 1000);
+  long r = SysFutex(word, FUTEX_WAIT, expected, &rel, 0);
+  if (r < 0 && errno != EAGAIN && errno != ETIMEDOUT && errno != EINTR) return ThrowErrno(env, "futexWaitSync", "futex", errno);
+  return Napi::Boolean::New(env, LoadWord(word) != expected);
 }
 
 // futexWaitAsync(buffer, byteOffset, expected, timeoutMs, spin?): Promise<'ok'|'not-equal'|'timed-out'>
@@ -605,7 +635,7 @@ bool InitFutex(Napi::Env env, Napi::Object exports) {
     return false;
   }
   return Export(env, exports, "futexWake", FutexWake) && Export(env, exports, "futexWaitAsync", FutexWaitAsync) &&
-         Export(env, exports, "futexSpin", FutexSpin);
+         Export(env, exports, "futexSpin", FutexSpin) && Export(env, exports, "futexWaitSync", FutexWaitSync);
 }
 
 }  // namespace quiver

@@ -223,6 +223,18 @@ export interface NativeBinding {
   futexSpin(buffer: FutexBuffer, byteOffset: number, expected: number, maxMicros: number): boolean;
 
   /**
+   * Sleeps on the calling thread in the kernel (FUTEX_WAIT on the shared word) while the 32-bit
+   * word at `byteOffset` holds `expected`, for at most `maxMicros` microseconds. Returns true when
+   * the word no longer holds `expected` (woken by {@link NativeBinding.futexWake}, or it had
+   * changed), false when the time ran out. Synchronous: it blocks the thread for at most
+   * `maxMicros`, without using the CPU; a wake reaches the thread directly (no waiter thread, no
+   * event-loop hop). For a waiter that expects an answer within microseconds; the waking side
+   * must call futexWake.
+   * @param maxMicros 0 to 1,000,000.
+   */
+  futexWaitSync(buffer: FutexBuffer, byteOffset: number, expected: number, maxMicros: number): boolean;
+
+  /**
    * Waits until the 32-bit word at `byteOffset` is woken by {@link NativeBinding.futexWake} (from
    * any process), without ever blocking the event loop:
    * 1. If the word is not `expected` now: resolves `'not-equal'`. If `timeoutMs` is 0: `'timed-out'`.

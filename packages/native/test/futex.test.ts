@@ -238,6 +238,35 @@ serial('unmap() during a pending wait detaches at once and munmaps when the wait
   t.throws(() => n.futexWaitAsync(a, 64, 0, 10), { code: 'ERR_QUIVER_INVALID_ARGUMENT' } as never);
 });
 
+t0('futexWaitSync: true at once when the word differs, false after its budget, true when another thread changes the word and wakes it', async (t) => {
+  const n = getNative();
+  const sab = new SharedArrayBuffer(16);
+  const i32 = new Int32Array(sab);
+  Atomics.store(i32, 1, 5);
+  t.true(n.futexWaitSync(sab, 4, 4, 0));
+  t.false(n.futexWaitSync(sab, 4, 5, 0));
+  t.false(n.futexWaitSync(sab, 4, 5, 200), 'nobody wakes it: the budget runs out');
+  // A worker (with its own instance of the addon) that changes the word and wakes it once it
+  // sees the flag; the wait (budget 1 s, far longer than this takes) returns at the wake.
+  const addon = new URL('../../build/Release/quiver_native.node', import.meta.url).pathname;
+  const w = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const n = require(workerData.addon);
+     const a = new Int32Array(workerData.sab);
+     while (Atomics.load(a, 2) === 0) {}
+     Atomics.store(a, 1, 6);
+     n.futexWake(workerData.sab, 4, 1);`,
+    { eval: true, workerData: { sab, addon } },
+  );
+  await once(w, 'online');
+  Atomics.store(i32, 2, 1);
+  t.true(n.futexWaitSync(sab, 4, 5, 1_000_000));
+  t.is(Atomics.load(i32, 1), 6);
+  await once(w, 'exit');
+  t.throws(() => n.futexWaitSync(sab, 4, 5, 2_000_000), { instanceOf: RangeError, code: 'ERR_QUIVER_INVALID_ARGUMENT' });
+  t.throws(() => n.futexWaitSync(sab, 3, 5, 1), { instanceOf: RangeError, code: 'ERR_QUIVER_INVALID_ARGUMENT' });
+});
+
 t0('futexSpin: true at once when the word differs, true when another thread changes it, false after its budget', async (t) => {
   const n = getNative();
   const sab = new SharedArrayBuffer(16);

@@ -281,10 +281,13 @@ export class RingReader {
       ) {
         return;
       }
+      // Then a short sleep on this thread, which a publish ends directly; then a wait off it.
+      if (this.waiter.nap(H.PUBLISHED, published)) return;
       const r = await this.waitOr(this.waiter.wait(H.PUBLISHED, published, this.sliceMs, true), signal);
       if (r === 'timed-out' && !this.publisherAlive()) this.publisherDead = true;
     } finally {
       Atomics.sub(w, H.SLEEPERS, 1);
+      this.waiter.woke(); // how long this wait took sets the next spin
     }
   }
 

@@ -21,32 +21,61 @@ export interface Waiter {
   wait(index: number, expected: number, timeoutMs: number, spun?: boolean): Promise<WaitResult>;
   /**
    * Spins on this thread until word `index` no longer holds `expected` (true) or a budget of
-   * microseconds runs out (false). The budget adapts: it doubles (up to {@link SPIN_MAX_MICROS})
-   * when a spin sees the change and shrinks by a quarter (down to {@link SPIN_MIN_MICROS}) when it
-   * does not, so a busy channel is answered in microseconds and an idle one costs at most
-   * {@link SPIN_MIN_MICROS} per message. Meant to run before announcing a sleep, so that the
-   * waking side makes no system call for a waiter that is only spinning.
+   * microseconds runs out (false). Meant to run before announcing a sleep, so that the waking
+   * side makes no system call for a waiter that is only spinning. The budget adapts to how long
+   * waits take, from the start of this spin until the change is seen (here, or after a nap or a
+   * wait: the caller then reports it with {@link Waiter.woke}): see {@link SpinBudget}.
    */
   spin(index: number, expected: number): boolean;
+  /** The change the last failed {@link Waiter.spin} waited for was seen (or the wait gave up). */
+  woke(): void;
+  /**
+   * Sleeps on this thread while word `index` holds `expected`, for at most {@link NAP_MICROS}
+   * (true when it no longer does). Unlike a spin it leaves the CPU to others, so it must be
+   * announced like a sleep (the waking side wakes it); unlike {@link Waiter.wait} a wake reaches
+   * this thread directly, not through a waiter thread and the event loop.
+   */
+  nap(index: number, expected: number): boolean;
   /** Wakes every waiter on word `index`. */
   wake(index: number): void;
 }
 
 /** The most one spin blocks its thread, in microseconds. */
-export const SPIN_MAX_MICROS = 50;
+export const SPIN_MAX_MICROS = 100;
 /** The least an adaptive spin lasts, in microseconds. */
 export const SPIN_MIN_MICROS = 10;
+/** The most one {@link Waiter.nap} blocks its thread, in microseconds. */
+export const NAP_MICROS = 50;
 
 /**
- * An adaptive spin budget (see {@link Waiter.spin}): it starts at the most, doubles when a spin
- * sees the change and shrinks by a quarter when it does not. The floor is not small: a peer that
- * answers a little later than the budget would otherwise drive it to nothing, and a spin costs an
- * idle channel at most SPIN_MIN_MICROS per message.
+ * An adaptive spin budget (see {@link Waiter.spin}), set by how long waits take from the start
+ * of a spin until the change is seen. A wait within SPIN_MAX_MICROS sets the budget to twice its
+ * length (decaying by an eighth a wait when waits get shorter), so the next spin covers it; a
+ * longer one (an idle channel) shrinks the budget by a quarter, down to SPIN_MIN_MICROS.
+ *
+ * Counting the waits that a spin missed matters: a peer that has itself fallen asleep answers
+ * only after its own wake-up, tens of microseconds here, and a budget that merely shrank on every
+ * miss would leave both sides of a ping-pong asleep on every message, for good. A budget that
+ * covers the wake-ups it saw has one side still spinning when the other answers, and both are
+ * back to answering each other in microseconds.
  */
-class SpinBudget {
+export class SpinBudget {
+  /** The next spin's budget, in microseconds. */
   micros = SPIN_MAX_MICROS;
-  update(caught: boolean): void {
-    this.micros = caught ? Math.min(SPIN_MAX_MICROS, this.micros * 2) : Math.max(SPIN_MIN_MICROS, (this.micros * 3) >> 2);
+  #since = 0;
+  /** A budget timed by `now` (milliseconds, as performance.now). */
+  constructor(private readonly now: () => number = () => performance.now()) {}
+  /** A wait starts (with a spin). */
+  start(): void {
+    this.#since = this.now();
+  }
+  /** The change the wait was for was seen (or the wait gave up): sets the next budget. */
+  seen(): void {
+    const waited = (this.now() - this.#since) * 1000;
+    this.micros =
+      waited <= SPIN_MAX_MICROS
+        ? Math.min(SPIN_MAX_MICROS, Math.max(SPIN_MIN_MICROS, 2 * waited, (this.micros * 7) / 8))
+        : Math.max(SPIN_MIN_MICROS, (this.micros * 3) / 4);
   }
 }
 
@@ -57,10 +86,13 @@ export function futexWaiter(native: NativeBinding, buffer: SharedArrayBuffer): W
     wait: (index, expected, timeoutMs, spun) => native.futexWaitAsync(buffer, index * 4, expected, timeoutMs, spun ? 0 : undefined),
     wake: (index) => void native.futexWake(buffer, index * 4, Infinity),
     spin(index, expected) {
-      const caught = native.futexSpin(buffer, index * 4, expected, budget.micros);
-      budget.update(caught);
+      budget.start();
+      const caught = native.futexSpin(buffer, index * 4, expected, Math.round(budget.micros));
+      if (caught) budget.seen();
       return caught;
     },
+    woke: () => budget.seen(),
+    nap: (index, expected) => native.futexWaitSync(buffer, index * 4, expected, NAP_MICROS),
   };
 }
 
@@ -76,6 +108,7 @@ export function atomicsWaiter(buffer: SharedArrayBuffer): Waiter {
   const budget = new SpinBudget();
   return {
     spin(index, expected) {
+      budget.start();
       let caught = Atomics.load(words, index) !== expected;
       if (!caught) {
         const until = performance.now() + budget.micros / 1000;
@@ -87,9 +120,10 @@ export function atomicsWaiter(buffer: SharedArrayBuffer): Waiter {
           if ((i & 63) === 0 && performance.now() >= until) break;
         }
       }
-      budget.update(caught);
+      if (caught) budget.seen();
       return caught;
     },
+    woke: () => budget.seen(),
     wait(index, expected, timeoutMs, spun) {
       if (!spun) for (let i = 0; i < SPIN; i++) if (Atomics.load(words, index) !== expected) return Promise.resolve('ok');
       const r = waitAsync(words, index, expected, timeoutMs);
@@ -99,6 +133,8 @@ export function atomicsWaiter(buffer: SharedArrayBuffer): Waiter {
       const keep = setInterval(() => {}, Number.isFinite(timeoutMs) ? Math.max(1, timeoutMs) : 1 << 30);
       return r.value.finally(() => clearInterval(keep));
     },
+    // (Node allows Atomics.wait on its main thread; the nap is as bounded as a spin.)
+    nap: (index, expected) => Atomics.wait(words, index, expected, NAP_MICROS / 1000) !== 'timed-out',
     wake: (index) => void Atomics.notify(words, index),
   };
 }
