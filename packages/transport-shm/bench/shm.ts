@@ -18,8 +18,8 @@
  *    as the socket bench; --touch values reads every value). socket: StreamProducer.connect → acceptStreams.
  *  - worker: this thread publishes into a worker: ring (ShmPublisher.overChannel), a worker thread
  *    (worker.ts) subscribes, decodes and touches as above.
- *  - postMessage: each batch as a whole IPC stream (schema, batch, end) in a fresh ArrayBuffer
- *    (one copy, as an encode would make), transferred to the worker, which decodes it with core's
+ *  - postMessage: each batch encoded as a whole IPC stream (schema, batch, end) into a fresh
+ *    ArrayBuffer (an encode and one copy, as the ring's publish makes), transferred to the worker, which decodes it with core's
  *    readStreamTable and touches it; at most 8 in flight (the worker acks each).
  *  - memcpy: TypedArray.set of the batch message's bytes into a preallocated buffer, in this thread.
  *  - loan: ShmPublisher.loan per batch writing only the message header into the slot (the body
@@ -27,8 +27,8 @@
  *    batch's fixed-width columns, so whatever bytes the slot holds decode); the subscriber decodes and
  *    reads one value of each column. Its batches/s at 1M rows against 1K rows says whether the path
  *    is limited by message rate or by bytes.
- *  - Throughput is timed by the consuming side from the end of a warm-up. A calibration run sizes
- *    each cell to about `--seconds`; then `--rounds` rounds run every cell, interleaved (the order
+ *  - Throughput is timed by the consuming side from the end of a warm-up. A calibration (two runs,
+ *    the first warming the JIT) sizes each cell to about `--seconds`; then `--rounds` rounds run every cell, interleaved (the order
  *    rotates each round); each cell reports its median, each ratio the median of per-round ratios.
  *  - Latency: ping-pong of a 1-row batch (the echo side decodes, touches, re-publishes it), shm
  *    (two rings, one each way) and Unix socket blocks alternating after an untimed warm-up block;
@@ -43,7 +43,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { environment, formatDuration, formatNumber, formatRatio, markdownTable, progress, writeJson } from '@quiver/core/bench/harness';
 import { createWorkerChannel, ShmPublisher } from '../src/index.js';
-import { data, loanData, now, ringSize, toucher, type TouchMode, type Command, type Consumed, type Reply } from './common.js';
+import { data, loanData, now, streamOf, ringSize, toucher, type TouchMode, type Command, type Consumed, type Reply } from './common.js';
 import { touchModeOf } from '@quiver/core/bench/data';
 import type { WorkerCommand, WorkerReply } from './worker.js';
 
@@ -207,7 +207,7 @@ async function runOnce(ctx: Ctx, cell: Cell, warm: number, count: number): Promi
       };
       for (let i = 0; i < total; i++) {
         while (inflight >= 8) await new Promise<void>((resolve) => (wake = resolve));
-        const ab = d.stream.slice().buffer;
+        const ab = streamOf(d.batch);
         inflight++;
         ctx.host.worker.postMessage(ab, [ab]);
       }
@@ -305,13 +305,18 @@ async function main(): Promise<void> {
     for (const rows of opts.sizes) {
       for (const impl of IMPLS) cells.push({ impl, rows, bytes: (impl === 'loan' ? loanData : data)(rows).message.byteLength, warm: 0, count: 0, rates: [] });
     }
-    // Progress in runs: one calibration run and `rounds` runs per cell, then the latency blocks.
+    // Progress in runs: one calibration (two runs) and `rounds` runs per cell, then the latency blocks.
     const total = cells.length * (1 + opts.rounds) + (opts.latencyRoundTrips > 0 ? 1 : 0);
     let done = 0;
     for (const cell of cells) {
       progress({ done: done++, total, stage: 'calibrating', cell: label(cell) });
       const mb = 1 << 20;
-      const rate = await runOnce(ctx, cell, Math.max(20, Math.ceil((4 * mb) / cell.bytes)), Math.max(200, Math.ceil((48 * mb) / cell.bytes)));
+      // Twice, the second run sized by the first to about `seconds`: the first is mostly the JIT
+      // warming up (its rate can be a fifth of a warm one), and cells sized by it alone would
+      // be too short to time anything but noise.
+      let rate = await runOnce(ctx, cell, Math.max(20, Math.ceil((4 * mb) / cell.bytes)), Math.max(200, Math.ceil((48 * mb) / cell.bytes)));
+      const count = Math.max(200, Math.round(rate * opts.seconds));
+      rate = await runOnce(ctx, cell, Math.max(20, Math.round(count / 5)), count);
       cell.count = Math.max(8, Math.round(rate * opts.seconds));
       cell.warm = Math.max(4, Math.round(cell.count / 5));
       log(`calibrated ${label(cell)}: ${formatNumber(rate)} batches/s → ${cell.warm} + ${cell.count} per run`);

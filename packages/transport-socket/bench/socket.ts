@@ -235,7 +235,7 @@ async function main(): Promise<void> {
       }
     }
 
-    // Progress in runs: one calibration run and `rounds` runs per cell, then one unit per latency scheme.
+    // Progress in runs: one calibration (two runs) and `rounds` runs per cell, then one unit per latency scheme.
     const total = cells.length * (1 + opts.rounds) + (opts.latencyRoundTrips > 0 ? opts.schemes.length : 0);
     let done = 0;
     // Calibration: a short run of each cell sizes its batch count to about `seconds`. It also warms
@@ -243,7 +243,11 @@ async function main(): Promise<void> {
     for (const cell of cells) {
       progress({ done: done++, total, stage: 'calibrating', cell: label(cell) });
       const mb = 1 << 20;
-      const { batchesPerSec: rate } = await runOnce(peers, dir, infos.get(cell.rows)!, cell, Math.max(2, Math.ceil((4 * mb) / cell.batchBytes)), Math.max(4, Math.ceil((32 * mb) / cell.batchBytes)));
+      // Twice, the second run sized by the first to about `seconds`: the first is mostly the JIT
+      // warming up, and cells sized by it alone would be too short to time anything but noise.
+      let { batchesPerSec: rate } = await runOnce(peers, dir, infos.get(cell.rows)!, cell, Math.max(2, Math.ceil((4 * mb) / cell.batchBytes)), Math.max(4, Math.ceil((32 * mb) / cell.batchBytes)));
+      const count = Math.max(4, Math.round(rate * opts.seconds));
+      ({ batchesPerSec: rate } = await runOnce(peers, dir, infos.get(cell.rows)!, cell, Math.max(2, Math.round(count / 5)), count));
       cell.count = Math.max(4, Math.round(rate * opts.seconds));
       cell.warm = Math.max(2, Math.round(cell.count / 5));
       log(`calibrated ${label(cell)}: ${Math.round(rate)} batches/s → ${cell.warm} + ${cell.count} batches per run`);
