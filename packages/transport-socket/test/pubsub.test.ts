@@ -1,9 +1,10 @@
 // Publish/subscribe over real sockets: topics, late joiners, fan-out to Node and plain pyarrow
 // subscribers, the three slow-subscriber policies with exact counts, statistics, reconnection.
 import test from 'ava';
+import { once } from 'node:events';
 import * as net from 'node:net';
 import * as A from 'apache-arrow';
-import { ErrorCode, Publisher, subscribe, type Subscription } from '@quiver/core';
+import { encodeHello, ErrorCode, Publisher, subscribe, type Subscription } from '@quiver/core';
 import { canonFromArrow } from '@quiver/testkit';
 import { pyPeer, registry, sampleBatch, sampleSchema, seqs, unixUrlFor } from './helpers/messaging.js';
 
@@ -207,6 +208,25 @@ test('block: a publish waiting for a stalled subscriber resolves when that subsc
   const [s] = pub.stats();
   t.is(s!.state, 'closed');
   t.is(s!.closeReason, ErrorCode.CONNECTION_FAILED);
+});
+
+test('a hello that arrives after helloTimeoutMs, once the subscriber was put on the default topic, closes it with ERR_QUIVER_PROTOCOL', async (t) => {
+  const reg = registry();
+  const pub = await Publisher.listen(reg, 'tcp://127.0.0.1:0', { helloTimeoutMs: 20 });
+  t.teardown(() => pub.close());
+  pub.topic('default', sampleSchema());
+  pub.topic('trades', sampleSchema());
+  const raw = net.connect(Number(new URL(pub.url).port), '127.0.0.1');
+  t.teardown(() => raw.destroy());
+  const closed = once(raw, 'close');
+  raw.resume(); // (the default topic's schema arrives and is ignored)
+  await until(() => pub.stats()[0]?.state === 'active');
+  t.is(pub.stats()[0]!.topic, 'default');
+  raw.write(encodeHello({ topic: 'trades' }));
+  await closed; // the publisher closed it
+  const [s] = pub.stats();
+  t.is(s!.state, 'closed');
+  t.is(s!.closeReason, ErrorCode.PROTOCOL);
 });
 
 test('reconnect: a subscriber survives a publisher restart on the same address', async (t) => {

@@ -301,8 +301,9 @@ export class Topic {
 /**
  * Listens for subscribers and publishes topics to them. Each connection that arrives is read for
  * a hello (its topic, policy, queue length); one that sends none within `helloTimeoutMs` is a
- * plain Arrow subscriber of {@link DEFAULT_TOPIC}. A subscriber of a topic that does not exist
- * (yet) is closed at once. It then gets the topic's schema and current dictionaries, and every
+ * plain Arrow subscriber of {@link DEFAULT_TOPIC} (one that sends its hello later, or anything at
+ * all, is then closed with ERR_QUIVER_PROTOCOL: it asked for something it is not getting). A
+ * subscriber of a topic that does not exist (yet) is closed at once. It then gets the topic's schema and current dictionaries, and every
  * batch published from then on, as a plain Arrow IPC stream.
  */
 export class Publisher {
@@ -367,8 +368,11 @@ export class Publisher {
   /** Reads a hello (or times out to the default topic), then joins the subscriber to its topic. */
   private async admit(conn: Connection): Promise<void> {
     let hello: Hello;
+    let late: Promise<IteratorResult<Uint8Array>> | undefined;
     try {
-      hello = (await readHello(conn, this.options.helloTimeoutMs ?? 200)) ?? { topic: DEFAULT_TOPIC };
+      const r = await readHello(conn, this.options.helloTimeoutMs ?? 200);
+      hello = r.hello ?? { topic: DEFAULT_TOPIC };
+      late = r.pending;
     } catch {
       await conn.close();
       return;
@@ -383,6 +387,17 @@ export class Publisher {
     const policy = hello.policy ?? topic.options.policy ?? this.options.policy ?? 'block';
     const capacity = Math.min(hello.queueLength ?? topic.options.queueLength ?? this.options.queueLength ?? 16, this.options.maxQueueLength ?? 1024);
     const s = new Subscriber(conn, this.nextId++, topicName, policy, capacity, (x) => topic.subscribers.delete(x));
+    // Put on the default topic for want of a hello: a plain Arrow subscriber sends nothing, ever.
+    // Bytes that arrive now are a hello that came too late (a subscriber that asked for another
+    // topic, or policy): close it rather than feed it the default topic's batches unasked.
+    late?.then(
+      (r) => {
+        if (!r.done && r.value.byteLength > 0) {
+          s.close(new QuiverError(ErrorCode.PROTOCOL, `subscriber ${s.stats.id} sent its hello (or other bytes) after helloTimeoutMs, once it was put on the default topic`));
+        }
+      },
+      () => {}, // a failed connection: the subscriber's sends see it
+    );
     this.all.add(s);
     topic.join(s);
   }
@@ -407,25 +422,31 @@ export class Publisher {
 }
 
 /**
- * Waits for a subscriber's hello. Resolves the topic, or null when nothing arrived in time
- * (a plain Arrow subscriber). Reads nothing past the hello.
+ * Waits for a subscriber's hello. Resolves it, or null when nothing arrived in time (a plain
+ * Arrow subscriber), with the read still pending then (what arrives later). Reads nothing past
+ * the hello.
  */
-async function readHello(conn: Connection, timeoutMs: number): Promise<Hello | null> {
+async function readHello(conn: Connection, timeoutMs: number): Promise<{ hello: Hello | null; pending?: Promise<IteratorResult<Uint8Array>> }> {
   const it = conn[Symbol.asyncIterator]();
   let buffered = new Uint8Array(0);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
   try {
     for (;;) {
-      const r = await Promise.race([it.next(), timeout]);
-      if (r === 'timeout') return null;
+      const next = it.next();
+      const r = await Promise.race([next, timeout]);
+      if (r === 'timeout') {
+        // Part of a hello, then nothing: not a plain Arrow subscriber, and not one we understand.
+        if (buffered.byteLength > 0) throw new QuiverError(ErrorCode.PROTOCOL, 'an incomplete hello');
+        return { hello: null, pending: next };
+      }
       if (r.done) throw new QuiverError(ErrorCode.PROTOCOL, 'the subscriber left before its hello');
       const joined = new Uint8Array(buffered.byteLength + r.value.byteLength);
       joined.set(buffered);
       joined.set(r.value, buffered.byteLength);
       buffered = joined;
       const h = decodeHello(buffered);
-      if (h) return h.hello;
+      if (h) return { hello: h.hello };
     }
   } finally {
     clearTimeout(timer);
