@@ -2,7 +2,7 @@
 // readInto (as the socket transport's connections are), against the same bytes read by iteration.
 import test from 'ava';
 import * as A from 'apache-arrow';
-import { DIRECT_EAGER_BYTES, DIRECT_RECEIVED_FACTOR, MessageFramer, readStreamTable, tableToStream, type RawMessage, type ReadSink } from '../src/index.js';
+import { DIRECT_EAGER_BYTES, DIRECT_RECEIVED_FACTOR, MessageFramer, readStreamTable, StreamReader, tableToStream, type RawMessage, type ReadSink } from '../src/index.js';
 import { seededRandom } from './helpers/unit-helpers.js';
 
 /** A stream of `batches` record batches, each with a body of about `rows` * 12 bytes. */
@@ -113,4 +113,59 @@ test('a body over DIRECT_EAGER_BYTES gets its own buffer only once a share of it
   const expected = 1 - 1 / DIRECT_RECEIVED_FACTOR;
   t.true(share > expected - 0.05 && share < expected + 0.01, `read in place: ${share}, expected about ${expected}`);
   t.true(bytes.byteLength > DIRECT_EAGER_BYTES);
+});
+
+/** A byte source yielding `bytes` in chunks of `size` (so every large body straddles chunks). */
+async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < bytes.byteLength; at += size) yield bytes.slice(at, at + size);
+}
+
+/** Each batch's values (read before moving on) and the memory its first column lies in. */
+async function readRecycling(reader: StreamReader): Promise<{ values: number[][]; memory: ArrayBufferLike[] }> {
+  const values: number[][] = [];
+  const memory: ArrayBufferLike[] = [];
+  for await (const b of reader) {
+    values.push([...b.getChild('i')!].concat([...b.getChild('f')!]) as number[]);
+    memory.push(b.data.children[0]!.values.buffer);
+  }
+  return { values, memory };
+}
+
+test('recycle: each batch reads right until the next is asked for, and large bodies reuse the memory of batches already passed', async (t) => {
+  const { bytes, table } = await bigStream(20_000, 8); // bodies of ~240 KB, some straddling reads
+  const want = table.batches.map((b) => [...b.getChild('i')!].concat([...b.getChild('f')!]) as number[]);
+  const sources = {
+    'readInto (direct reads)': () => directSource(bytes, 100_000, 4),
+    'iteration (bodies copied out of 64 KiB chunks)': () => chunked(bytes, 64 * 1024),
+  };
+  for (const [name, source] of Object.entries(sources)) {
+    const fresh = await readRecycling(await StreamReader.open(source()));
+    t.deepEqual(fresh.values, want, name);
+    t.is(new Set(fresh.memory).size, 8, `${name}: without recycle, every body is memory of its own`);
+    const recycled = await readRecycling(await StreamReader.open(source(), { recycle: true }));
+    t.deepEqual(recycled.values, want, name);
+    // (A batch may lie in the memory of the one before it: that one was passed when this one was asked for.)
+    t.true(new Set(recycled.memory).size <= 3, `${name}: ${new Set(recycled.memory).size} buffers for 8 bodies`);
+  }
+});
+
+test('recycle: dictionaries are never reused, so every batch decodes against the dictionary it was sent with', async (t) => {
+  const words = Array.from({ length: 6000 }, (_, k) => `word-${k}-${'x'.repeat(k % 13)}`);
+  const dictType = new A.Dictionary(new A.Utf8(), new A.Int32());
+  const dictionary = A.vectorFromArray(words, new A.Utf8());
+  const batches = Array.from({ length: 6 }, (_, b) => {
+    const indices = Int32Array.from({ length: 30_000 }, (_, k) => (k * 7 + b * 13) % words.length);
+    const data = A.makeData({ type: dictType, length: indices.length, nullCount: 0, data: indices, dictionary });
+    return new A.RecordBatch({ w: data });
+  });
+  const bytes = await tableToStream(new A.Table(batches));
+  const reader = await StreamReader.open(chunked(bytes, 4096), { recycle: true });
+  let k = 0;
+  for await (const b of reader) {
+    const got = b.getChild('w')!;
+    t.deepEqual([got.get(0), got.get(12_345), got.get(29_999)], [0, 12_345, 29_999].map((i) => words[(i * 7 + k * 13) % words.length]), `batch ${k}`);
+    k++;
+  }
+  t.is(k, 6);
+  t.deepEqual([...reader.dictionaries.values()][0]!.toArray(), words);
 });

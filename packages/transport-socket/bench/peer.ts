@@ -5,7 +5,8 @@
  *
  * Implementations, producer → consumer:
  *  - quiver: StreamProducer.connect + send per batch (one gather write each) → acceptStreams,
- *    reading each stream's batches with for-await.
+ *    reading each stream's batches with for-await, with `recycle: true` (each batch is touched,
+ *    then dropped, so its body's memory serves a later batch: what a streaming consumer sets).
  *  - raw: the bytes of one Quiver batch message as one pre-built Buffer, socket.write'n `total`
  *    times (awaiting 'drain' when write() says so) → a 'data' handler counting bytes. The ceiling:
  *    node:net with nothing on top.
@@ -94,7 +95,7 @@ async function consume(cmd: ConsumeCmd): Promise<Consumed> {
     const listener = await registry.listen(cmd.scheme === 'unix' ? unixUrl(cmd.path) : 'tcp://127.0.0.1:0');
     send({ id: cmd.id, ready: listener.url });
     // acceptStreams closes the listener when we leave the loop.
-    for await (const s of acceptStreams(listener)) {
+    for await (const s of acceptStreams(listener, { recycle: true })) {
       const r = await timeBatches(s.reader, cmd.warm, toucher(cmd.touch));
       const end = s.reader.end;
       await s.connection.close();

@@ -156,6 +156,39 @@ export class MessageFramer implements ReadSink {
     this.maxMessageBytes = limitOf(opts, 'maxMessageBytes');
   }
 
+  /** Memory of a body given back with {@link MessageFramer.recycle}, for the next one that fits. */
+  private spare: ArrayBuffer | null = null;
+  /** Whether bodies are being given back (then new ones get room to grow, so they can be reused). */
+  private recycling = false;
+  /** The memory of every body this framer allocated (only those may come back). */
+  private readonly own = new WeakSet<ArrayBufferLike>();
+
+  /**
+   * Gives back the memory of a message body this framer handed out (a body that was a view of
+   * received chunks is ignored): no one reads that body any more, and the next body that fits
+   * is read into it instead of fresh memory.
+   */
+  recycle(body: Uint8Array): void {
+    if (!this.own.has(body.buffer)) return;
+    this.recycling = true;
+    const b = body.buffer as ArrayBuffer;
+    if (this.spare === null || b.byteLength > this.spare.byteLength) this.spare = b;
+  }
+
+  /** Memory for a body of `n` bytes, 8-aligned, filled completely before anyone sees it. */
+  private bodyBuffer(n: number): Uint8Array {
+    const s = this.spare;
+    if (s !== null && s.byteLength >= n) {
+      this.spare = null;
+      return new Uint8Array(s, 0, n);
+    }
+    // While bodies come back, one an eighth larger can serve the next batches, which are
+    // seldom exactly as large.
+    const out = uninitialized(this.recycling ? n + (n >> 3) : n).subarray(0, n);
+    this.own.add(out.buffer);
+    return out;
+  }
+
   /** Adds received bytes. The chunk is kept, not copied: do not modify it afterwards. */
   push(chunk: Uint8Array): void {
     if (chunk.byteLength === 0) return;
@@ -191,7 +224,7 @@ export class MessageFramer implements ReadSink {
       // only as the reads fill them. If it cannot be had, the body is assembled as before.
       let body: Uint8Array;
       try {
-        body = uninitialized(n); // filled completely before next() hands it out
+        body = this.bodyBuffer(n); // filled completely before next() hands it out
       } catch {
         return null;
       }
@@ -253,7 +286,7 @@ export class MessageFramer implements ReadSink {
       this.direct = null;
       return { message, metadataBytes, body: d.body };
     }
-    return { message, metadataBytes, body: this.take(message.bodyLength) };
+    return { message, metadataBytes, body: this.take(message.bodyLength, true) };
   }
 
   /** Whether the pending message's body has all arrived. */
@@ -332,8 +365,8 @@ export class MessageFramer implements ReadSink {
     }
   }
 
-  /** Consumes `n` bytes: a view when they lie in one chunk, else one copy. */
-  private take(n: number): Uint8Array {
+  /** Consumes `n` bytes: a view when they lie in one chunk, else one copy (into a body's memory if `body`). */
+  private take(n: number, body = false): Uint8Array {
     this.available -= n;
     const first = this.chunks[0];
     if (n === 0) return new Uint8Array(NO_BYTES); // as new Uint8Array(0), minus allocating a buffer
@@ -346,7 +379,7 @@ export class MessageFramer implements ReadSink {
       }
       return v;
     }
-    const out = uninitialized(n); // copyOut fills it
+    const out = body ? this.bodyBuffer(n) : uninitialized(n); // copyOut fills it
     this.copyOut(out, n);
     return out;
   }

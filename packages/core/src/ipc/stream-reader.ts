@@ -18,6 +18,16 @@ export interface StreamReaderOptions extends FramerOptions, DecoderOptions {
    * hold further streams (see {@link readStreams}). @default false
    */
   releaseAtEnd?: boolean;
+  /**
+   * Reuse the memory of a record batch's body for a later one, once the batch is done with: a
+   * batch is then valid only until the next batch is asked for (the next `next()`, or the next
+   * turn of a `for await` loop), as with a shared-memory subscriber. For a consumer that
+   * processes each batch and moves on: large bodies are then not fresh allocations every time
+   * (the page faults and garbage collections of hundreds of MiB a second), which is most of
+   * what reading a stream of large batches costs in Node. Keep a batch past that (or collect a
+   * Table) only with this off. Dictionaries are never reused. @default false
+   */
+  recycle?: boolean;
 }
 
 /**
@@ -94,9 +104,14 @@ class MessagePump implements AsyncIterableIterator<RawMessage | 'eos'> {
     await this.it?.return?.();
     return { done: true, value: undefined };
   }
+
+  /** A body this pump's framer handed out is no longer used: its memory may serve a later one. */
+  recycle(body: Uint8Array): void {
+    this.framer.recycle(body);
+  }
 }
 
-type MessageIterator = AsyncIterator<RawMessage | 'eos'>;
+type MessageIterator = AsyncIterator<RawMessage | 'eos'> & { recycle?(body: Uint8Array): void };
 
 /** One Arrow IPC stream: its schema, then its record batches. */
 export class StreamReader implements AsyncIterable<A.RecordBatch> {
@@ -114,9 +129,13 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
     if (h.type !== 'schema') throw invalid(`a stream must start with a schema message, not a ${h.type}`);
     this.decoder = new BatchDecoder(h.schema, first.message.version, opts);
     this.releaseAtEnd = opts.releaseAtEnd ?? false;
+    this.recycle = opts.recycle ?? false;
   }
 
   private readonly releaseAtEnd: boolean;
+  private readonly recycle: boolean;
+  /** With `recycle`: the body of the batch last handed out, given back at the next call. */
+  private lent: Uint8Array | null = null;
 
   /** Opens the first stream of `source`. Resolves once its schema has arrived. */
   static async open(source: ByteSource, opts: StreamReaderOptions = {}): Promise<StreamReader> {
@@ -164,6 +183,11 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
 
   /** The next record batch, or null at the end of this stream. */
   async next(): Promise<A.RecordBatch | null> {
+    if (this.lent !== null) {
+      // The caller has moved on from the last batch (see `recycle`).
+      this.messages.recycle?.(this.lent);
+      this.lent = null;
+    }
     while (!this.done) {
       let r: IteratorResult<RawMessage | 'eos'>;
       let batch: A.RecordBatch | null;
@@ -177,6 +201,7 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
           return null;
         }
         batch = this.decoder.apply(r.value.message, r.value.body);
+        if (batch && this.recycle) this.lent = r.value.body;
       } catch (e) {
         this.done = true;
         this.endState = e as Error;
