@@ -75,7 +75,8 @@ async function shmSub(cmd: Extract<Command, { op: 'shmSub' }>): Promise<object> 
 async function sockSub(cmd: Extract<Command, { op: 'sockSub' }>): Promise<object> {
   const listener = await registry.listen(unixUrl(cmd.path));
   send({ id: cmd.id, ready: listener.url });
-  for await (const s of acceptStreams(listener)) {
+  // recycle: a batch valid until the next, as a ring subscriber's batches are.
+  for await (const s of acceptStreams(listener, { recycle: true })) {
     const it = s.reader[Symbol.asyncIterator]();
     const r = await timeBatches(async () => {
       const x = await it.next();

@@ -15,7 +15,10 @@
  *    this process only coordinates. shm publishes with ShmPublisher.publish (one encode, body copied
  *    once into the ring); the subscriber decodes each batch where it lies (ShmSubscriber.next) and
  *    touches every column (--touch columns, the default: length, null count, first and last value,
- *    as the socket bench; --touch values reads every value). socket: StreamProducer.connect → acceptStreams.
+ *    as the socket bench; --touch values reads every value). socket: StreamProducer.connect →
+ *    acceptStreams with `recycle: true` (as the socket bench: each batch is valid until the next,
+ *    the contract a ring subscriber's batches have), so both paths are at their best for a
+ *    consumer that touches each batch and moves on.
  *  - worker: this thread publishes into a worker: ring (ShmPublisher.overChannel), a worker thread
  *    (worker.ts) subscribes, decodes and touches as above.
  *  - postMessage: each batch encoded as a whole IPC stream (schema, batch, end) into a fresh
