@@ -303,8 +303,9 @@ export class Topic {
  * a hello (its topic, policy, queue length); one that sends none within `helloTimeoutMs` is a
  * plain Arrow subscriber of {@link DEFAULT_TOPIC} (one that sends its hello later, or anything at
  * all, is then closed with ERR_QUIVER_PROTOCOL: it asked for something it is not getting). A
- * subscriber of a topic that does not exist (yet) is closed at once. It then gets the topic's schema and current dictionaries, and every
- * batch published from then on, as a plain Arrow IPC stream.
+ * subscriber of a topic that does not exist (yet) is closed at once. It then gets the topic's
+ * schema and current dictionaries, and every batch published from then on, as a plain Arrow IPC
+ * stream.
  */
 export class Publisher {
   private readonly topics = new Map<string, Topic>();
