@@ -218,7 +218,9 @@ export class MessageFramer implements ReadSink {
       if (n < DIRECT_BODY_BYTES || this.available >= n) return null;
       // Never more than a bounded multiple of what arrived (see DIRECT_EAGER_BYTES): until then
       // reads go to the transport's buffer and are kept as chunks, as with iteration.
-      if (n > Math.max(DIRECT_EAGER_BYTES, DIRECT_RECEIVED_FACTOR * (p.metadataBytes.byteLength + this.available))) return null;
+      // Memory given back (recycle) that holds the body costs nothing new, whatever arrived.
+      const spareFits = this.spare !== null && this.spare.byteLength >= n;
+      if (!spareFits && n > Math.max(DIRECT_EAGER_BYTES, DIRECT_RECEIVED_FACTOR * (p.metadataBytes.byteLength + this.available))) return null;
       // n passed the maxMessageBytes check when the metadata was read. A fresh ArrayBuffer
       // starts 8-aligned, as the body's buffers need; a large one is zero pages the kernel maps
       // only as the reads fill them. If it cannot be had, the body is assembled as before.
