@@ -52,17 +52,26 @@ interface ViewCtor {
  * `Ctor` (a RangeError if misaligned, as there), or a new empty array for no bytes.
  */
 function view(Ctor: ViewCtor, b: Uint8Array): ArrayBufferView {
-  if (Ctor === Uint8Array) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  if (Ctor === Uint8Array) {
+    if (b.byteLength === 0) return NO_BITS;
+    // A plain Uint8Array (not a Node Buffer, whose subclass apache-arrow's views would carry on) is kept as it is.
+    return Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
   return b.byteLength <= 0 ? new Ctor(0) : new Ctor(b.buffer, b.byteOffset, b.byteLength / Ctor.BYTES_PER_ELEMENT);
 }
+
+/**
+ * The empty validity bitmap of every column without nulls. Shared: it has no bytes to write,
+ * and apache-arrow replaces (never grows) a bitmap too short for a setValid.
+ */
+const NO_BITS = new Uint8Array(0);
 
 /**
  * makeData's result for the flat layouts (validity, optional offsets, values: every
  * fixed-width type, bool, binary and utf8), built directly. makeData's visitor dispatch cost
  * more than the rest of loading such a column; the Data is the same.
  */
-function flatData(type: A.DataType, length: number, nullCount: number, nullBitmap: Uint8Array, values: Uint8Array, offsets?: { bytes: Uint8Array; wide: boolean }): A.Data {
-  const valueOffsets = offsets && view(offsets.wide ? BigInt64Array : Int32Array, offsets.bytes);
+function flatData(type: A.DataType, length: number, nullCount: number, nullBitmap: Uint8Array, values: Uint8Array, valueOffsets?: Int32Array | BigInt64Array): A.Data {
   const buffers = [valueOffsets, view(type.ArrayType as ViewCtor, values), view(Uint8Array, nullBitmap)];
   return new A.Data(type, 0, length, nullCount, buffers as never);
 }
@@ -97,7 +106,6 @@ function loadField(f: Field, at: A.DataType, c: Cursor, path: string): A.Data {
     return A.makeData({ type: at as A.Dictionary, length, nullCount, nullBitmap, data, dictionary });
   }
   const t = f.type;
-  const kids = (n: number) => f.children.slice(0, n).map((cf, i) => loadField(cf, at.children[i]!.type, c, `${path}.${cf.name}`));
   switch (t.kind) {
     case 'null':
       return A.makeData({ type: at as A.Null, length });
@@ -112,10 +120,10 @@ function loadField(f: Field, at: A.DataType, c: Cursor, path: string): A.Data {
     case 'largeUtf8': {
       const wide = t.kind === 'largeBinary' || t.kind === 'largeUtf8';
       const nullBitmap = c.validity(path, length, nullCount);
-      const valueOffsets = offsets(c.nextBuffer(path), length, wide, path);
+      const valueOffsets = view(wide ? BigInt64Array : Int32Array, offsets(c.nextBuffer(path), length, wide, path)) as Int32Array | BigInt64Array;
       const data = c.nextBuffer(path);
-      checkLastOffset(valueOffsets, length, wide, data.byteLength, path);
-      return flatData(at, length, nullCount, nullBitmap, data, { bytes: valueOffsets, wide });
+      checkOffsetRange(valueOffsets, length, data.byteLength, path);
+      return flatData(at, length, nullCount, nullBitmap, data, valueOffsets);
     }
     case 'binaryView':
     case 'utf8View': {
@@ -133,19 +141,19 @@ function loadField(f: Field, at: A.DataType, c: Cursor, path: string): A.Data {
       const wide = t.kind === 'largeList';
       const nullBitmap = c.validity(path, length, nullCount);
       const valueOffsets = offsets(c.nextBuffer(path), length, wide, path);
-      const [child] = kids(1);
+      const [child] = kids(f, at, c, path, 1);
       checkLastOffset(valueOffsets, length, wide, child!.length, path);
       return A.makeData({ type: at, length, nullCount, nullBitmap, valueOffsets, child } as never);
     }
     case 'fixedSizeList': {
       const nullBitmap = c.validity(path, length, nullCount);
-      const [child] = kids(1);
+      const [child] = kids(f, at, c, path, 1);
       if (child!.length < length * t.listSize) throw invalid(`'${path}': fixed-size list child is too short`);
       return A.makeData({ type: at as A.FixedSizeList, length, nullCount, nullBitmap, child: child! });
     }
     case 'struct': {
       const nullBitmap = c.validity(path, length, nullCount);
-      const children = kids(f.children.length);
+      const children = kids(f, at, c, path, f.children.length);
       for (const ch of children) if (ch.length < length) throw invalid(`'${path}': struct child is shorter than the struct`);
       return A.makeData({ type: at as A.Struct, length, nullCount, nullBitmap, children });
     }
@@ -153,7 +161,7 @@ function loadField(f: Field, at: A.DataType, c: Cursor, path: string): A.Data {
       if (c.version < MetadataVersion.V5) c.nextBuffer(path); // V4 unions had a validity buffer
       const typeIds = need(c.nextBuffer(path), length, path, 'type ids');
       const valueOffsets = t.mode === 'dense' ? need(c.nextBuffer(path), length * 4, path, 'offsets') : undefined;
-      const children = kids(f.children.length);
+      const children = kids(f, at, c, path, f.children.length);
       return A.makeData({ type: at, length, nullCount, typeIds, valueOffsets, children } as never);
     }
     case 'listView':
@@ -169,8 +177,21 @@ function loadField(f: Field, at: A.DataType, c: Cursor, path: string): A.Data {
   }
 }
 
+/** The first `n` children of a nested field. */
+function kids(f: Field, at: A.DataType, c: Cursor, path: string, n: number): A.Data[] {
+  return f.children.slice(0, n).map((cf, i) => loadField(cf, at.children[i]!.type, c, `${path}.${cf.name}`));
+}
+
 function offsets(b: Uint8Array, length: number, wide: boolean, path: string): Uint8Array {
   return length === 0 ? b : need(b, (length + 1) * (wide ? 8 : 4), path, 'offsets');
+}
+
+/** {@link checkLastOffset} on offsets already viewed as their type. */
+function checkOffsetRange(o: Int32Array | BigInt64Array, length: number, limit: number, path: string): void {
+  if (length === 0) return;
+  const first = Number(o[0]!);
+  const last = Number(o[length]!);
+  if (first < 0 || last < first || last > limit) throw invalid(`'${path}': offsets ${first}..${last} exceed the ${limit} values present`);
 }
 
 function checkLastOffset(b: Uint8Array, length: number, wide: boolean, limit: number, path: string): void {
@@ -219,7 +240,14 @@ const PLAIN_BATCH = (() => {
   return keys === '_metadata,data,schema';
 })();
 
-const EMPTY_BUFFER = new ArrayBuffer(0);
+/** The struct type of each schema's batches: types are immutable, so its batches share one. */
+const structs = new WeakMap<A.Schema, A.Struct>();
+
+function structOf(schema: A.Schema): A.Struct {
+  let t = structs.get(schema);
+  if (t === undefined) structs.set(schema, (t = new A.Struct([...schema.fields])));
+  return t;
+}
 
 /**
  * A RecordBatch over `children`, each exactly `length` long. The constructor's checks
@@ -229,7 +257,7 @@ const EMPTY_BUFFER = new ArrayBuffer(0);
  */
 function newRecordBatch(schema: A.Schema, length: number, children: A.Data[], metadata: Map<string, string>): A.RecordBatch {
   // As makeData({ type, length, children }) leaves a struct: offset 0, nullCount 0, an empty bitmap.
-  const data = new A.Data(new A.Struct([...schema.fields]), 0, length, 0, [undefined, undefined, new Uint8Array(EMPTY_BUFFER, 0, 0)] as never, children);
+  const data = new A.Data(structOf(schema), 0, length, 0, [undefined, undefined, NO_BITS] as never, children);
   const batch = Object.create(A.RecordBatch.prototype) as A.RecordBatch;
   Object.assign(batch, { schema, data, _metadata: metadata });
   return batch;
