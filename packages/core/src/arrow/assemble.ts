@@ -101,9 +101,12 @@ class Assembler implements Assembled {
       case A.Type.Struct:
         for (const c of d.children) this.visit(c);
         return;
-      default:
+      default: {
         // Fixed-width: apache-arrow slices values with the Data, so they start at element 0.
-        this.buffers.push(bytes(d.values.subarray(0, d.length * d.stride)));
+        const v = d.values as ArrayBufferView & { length: number; BYTES_PER_ELEMENT: number };
+        const n = Math.min(d.length * d.stride, v.length) * v.BYTES_PER_ELEMENT;
+        this.buffers.push(new Uint8Array(v.buffer, v.byteOffset, n));
+      }
     }
   }
 

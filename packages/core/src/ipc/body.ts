@@ -13,6 +13,9 @@ export const ZERO_PAD = new Uint8Array(8);
 /** Every empty buffer of a body read: it has no bytes to write or to keep alive. */
 const NO_BYTES = new Uint8Array(0);
 
+/** PADS[k]: k zero bytes, for k in 1..7 (one view each, shared by every body). */
+const PADS = Array.from({ length: 8 }, (_, k) => ZERO_PAD.subarray(0, k));
+
 export const align8 = (n: number): number => (n + 7) & ~7;
 
 /** How message bodies are read: codecs and the decompression limit. */
@@ -130,7 +133,7 @@ export function writeBodyBuffers(buffers: Uint8Array[], opts: BodyWriteOptions =
     }
     regions[i] = { offset: at, length: len };
     const padded = align8(len);
-    if (padded > len) parts.push(ZERO_PAD.subarray(0, padded - len));
+    if (padded > len) parts.push(PADS[padded - len]!);
     at += padded;
   }
   return { regions, parts, byteLength: at };
