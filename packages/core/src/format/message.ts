@@ -208,10 +208,6 @@ function writeRecordBatchMessage(version: number, bodyLength: number, h: RecordB
   const size = compressionAt + (h.compression ? 16 : 0);
   const bytes = directScratch(size);
   const v = new DataView(bytes.buffer, bytes.byteOffset, size);
-  const i64 = (at: number, x: number) => {
-    v.setInt32(at, x | 0, true);
-    v.setInt32(at + 4, Math.floor(x / 0x100000000) | 0, true);
-  };
   v.setUint32(0, 24, true);
   // Message: vtable at 4, table at 24.
   v.setUint16(4, 12, true); // vtable bytes
@@ -222,7 +218,7 @@ function writeRecordBatchMessage(version: number, bodyLength: number, h: RecordB
   v.setUint16(14, 8, true); // bodyLength
   v.setInt32(24, 24 - 4, true);
   v.setUint32(28, 64 - 28, true);
-  i64(32, bodyLength);
+  i64(v, 32, bodyLength);
   v.setInt16(40, version, true);
   v.setUint8(42, HEADER.RecordBatch);
   // RecordBatch: vtable at 44, table at 64.
@@ -235,25 +231,25 @@ function writeRecordBatchMessage(version: number, bodyLength: number, h: RecordB
   if (fields > 4) v.setUint16(56, 24, true);
   v.setInt32(64, 64 - 44, true);
   v.setUint32(68, nodesAt - 4 - 68, true);
-  i64(72, h.length);
+  i64(v, 72, h.length);
   v.setUint32(80, buffersAt - 4 - 80, true);
   if (h.compression) v.setUint32(84, compressionAt + 8 - 84, true);
   if (nv > 0) v.setUint32(88, variadicAt - 4 - 88, true);
   v.setUint32(nodesAt - 4, nn, true);
   for (let i = 0; i < nn; i++) {
     const n = h.nodes[i]!;
-    i64(nodesAt + 16 * i, n.length);
-    i64(nodesAt + 16 * i + 8, n.nullCount);
+    i64(v, nodesAt + 16 * i, n.length);
+    i64(v, nodesAt + 16 * i + 8, n.nullCount);
   }
   v.setUint32(buffersAt - 4, nb, true);
   for (let i = 0; i < nb; i++) {
     const b = h.buffers[i]!;
-    i64(buffersAt + 16 * i, b.offset);
-    i64(buffersAt + 16 * i + 8, b.length);
+    i64(v, buffersAt + 16 * i, b.offset);
+    i64(v, buffersAt + 16 * i + 8, b.length);
   }
   if (nv > 0) {
     v.setUint32(variadicAt - 4, nv, true);
-    for (let i = 0; i < nv; i++) i64(variadicAt + 8 * i, h.variadicBufferCounts[i]!);
+    for (let i = 0; i < nv; i++) i64(v, variadicAt + 8 * i, h.variadicBufferCounts[i]!);
   }
   if (h.compression) {
     // BodyCompression: vtable (codec, method) then the table; method BUFFER is 0.
@@ -266,6 +262,12 @@ function writeRecordBatchMessage(version: number, bodyLength: number, h: RecordB
     v.setUint8(compressionAt + 13, 0);
   }
   return bytes;
+}
+
+/** Writes a safe integer as an int64 (little-endian) at `at`. */
+function i64(v: DataView, at: number, x: number): void {
+  v.setInt32(at, x | 0, true); // ToInt32 keeps the low 32 bits, also of negative values
+  v.setInt32(at + 4, Math.floor(x / 0x100000000) | 0, true);
 }
 
 /** Scratch memory of {@link writeRecordBatchMessage}, zeroed where padding is left unwritten. */

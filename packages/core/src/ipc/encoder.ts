@@ -165,7 +165,12 @@ export class RecordBatchEncoder {
     options: EncoderOptions = {},
   ) {
     this.ipc = new IpcEncoder(fromArrowSchema(schema), form, options);
+    const dictionaryEncoded = (t: A.DataType): boolean => A.DataType.isDictionary(t) || (t.children ?? []).some((c) => dictionaryEncoded(c.type));
+    this.hasDictionaries = schema.fields.some((f) => dictionaryEncoded(f.type));
   }
+
+  /** Whether any column (nested ones included) is dictionary-encoded: if not, batches carry no dictionaries to look for. */
+  private readonly hasDictionaries: boolean;
 
   /** The start (file magic, schema message); implied by the first write. Empty once started. */
   start(): EncodedMessage[] {
@@ -183,7 +188,7 @@ export class RecordBatchEncoder {
     this.checkSchema(data.schema);
     const out = this.ipc.start();
     const columns = data.data.children;
-    this.dictionaries(columns, out);
+    if (this.hasDictionaries) this.dictionaries(columns, out);
     const a = assembleColumns(columns);
     out.push(...this.ipc.batchMessage({ type: 'recordBatch' }, data.numRows, a.nodes, a.buffers, a.variadicBufferCounts, data.metadata));
     return out;
