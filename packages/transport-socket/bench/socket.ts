@@ -28,7 +28,9 @@
  *    "CPU-bound" rate it implies (see report.ts): on a shared machine it is the steadier number.
  *  - Latency: ping-pong of a 1-row batch, Quiver both ways (the echo side decodes, touches and
  *    re-encodes it), against raw bytes of the same size echoed once complete. After an untimed
- *    block of each (JIT warm-up), timed blocks of each alternate; p50/p99 over all of them.
+ *    block of each (JIT warm-up), timed blocks of each alternate; p50/p99 over all of them. It
+ *    runs first, in two Node peers of its own: processes that had run the throughput cells
+ *    answered slower for good (as in the shm bench, where it was measured: see shm.ts).
  *  - `--quick`: 2 rounds of about 0.25 s and 1,000 round trips, for a smoke run (~20 s).
  * Targets (from the issue): Quiver at least 85% of the raw ceiling from 64K rows up, at least 2x
  * apache-arrow, at least pyarrow's throughput (Unix); p50 round trip at most 1.5x raw's, p99 at
@@ -235,9 +237,25 @@ async function main(): Promise<void> {
       }
     }
 
-    // Progress in runs: one calibration (two runs) and `rounds` runs per cell, then one unit per latency scheme.
+    // Progress in runs: one unit per latency scheme, then one calibration (two runs) and `rounds` runs per cell.
     const total = cells.length * (1 + opts.rounds) + (opts.latencyRoundTrips > 0 ? opts.schemes.length : 0);
     let done = 0;
+    // Latency first, in two Node peers of its own (see the module documentation).
+    const lat: LatencyResult[] = [];
+    if (opts.latencyRoundTrips > 0) {
+      log('latency...');
+      const own: Peers = { producer: Peer.node('latency producer', prof), consumer: Peer.node('latency consumer', prof), py: null };
+      try {
+        const rawBytes = (await own.producer.call<Loaded>({ op: 'load', rows: 1 })).batchBytes;
+        const blocks = quick ? 2 : 5;
+        for (const scheme of opts.schemes) {
+          progress({ done: done++, total, stage: 'latency', cell: `${scheme} 1-row round trips` });
+          lat.push(...(await latency(own, dir, scheme, rawBytes, blocks, Math.ceil(opts.latencyRoundTrips / blocks))));
+        }
+      } finally {
+        await Promise.all([own.producer.close(), own.consumer.close()]);
+      }
+    }
     // Calibration: a short run of each cell sizes its batch count to about `seconds`. It also warms
     // both peers' JIT for every path, so the first measured round is not the cold one.
     for (const cell of cells) {
@@ -266,16 +284,6 @@ async function main(): Promise<void> {
       }
     }
 
-    log('latency...');
-    const lat: LatencyResult[] = [];
-    const rawBytes = (await peers.producer.call<Loaded>({ op: 'load', rows: 1 })).batchBytes;
-    const blocks = quick ? 2 : 5;
-    if (opts.latencyRoundTrips > 0) {
-      for (const scheme of opts.schemes) {
-        progress({ done: done++, total, stage: 'latency', cell: `${scheme} 1-row round trips` });
-        lat.push(...(await latency(peers, dir, scheme, rawBytes, blocks, Math.ceil(opts.latencyRoundTrips / blocks))));
-      }
-    }
 
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const env = { ...environment(), seconds: Number(seconds.toFixed(1)) };
