@@ -49,7 +49,8 @@ interface ViewCtor {
 
 /**
  * What apache-arrow's toArrayBufferView makes of a Uint8Array: a view of the same memory as
- * `Ctor` (a RangeError if misaligned, as there), or a new empty array for no bytes.
+ * `Ctor` (a RangeError if misaligned, as there), or an empty array for no bytes (for Uint8Array,
+ * the shared {@link NO_BITS}; a plain Uint8Array is returned as it is).
  */
 function view(Ctor: ViewCtor, b: Uint8Array): ArrayBufferView {
   if (Ctor === Uint8Array) {
