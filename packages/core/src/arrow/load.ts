@@ -141,9 +141,9 @@ function loadField(f: Field, at: A.DataType, c: Cursor, path: string): A.Data {
     case 'map': {
       const wide = t.kind === 'largeList';
       const nullBitmap = c.validity(path, length, nullCount);
-      const valueOffsets = offsets(c.nextBuffer(path), length, wide, path);
+      const valueOffsets = view(wide ? BigInt64Array : Int32Array, offsets(c.nextBuffer(path), length, wide, path)) as Int32Array | BigInt64Array;
       const [child] = kids(f, at, c, path, 1);
-      checkLastOffset(valueOffsets, length, wide, child!.length, path);
+      checkOffsetRange(valueOffsets, length, child!.length, path);
       return A.makeData({ type: at, length, nullCount, nullBitmap, valueOffsets, child } as never);
     }
     case 'fixedSizeList': {
@@ -187,19 +187,11 @@ function offsets(b: Uint8Array, length: number, wide: boolean, path: string): Ui
   return length === 0 ? b : need(b, (length + 1) * (wide ? 8 : 4), path, 'offsets');
 }
 
-/** {@link checkLastOffset} on offsets already viewed as their type. */
+/** The first and last of `length` + 1 offsets lie within [0, `limit`], in order. */
 function checkOffsetRange(o: Int32Array | BigInt64Array, length: number, limit: number, path: string): void {
   if (length === 0) return;
   const first = Number(o[0]!);
   const last = Number(o[length]!);
-  if (first < 0 || last < first || last > limit) throw invalid(`'${path}': offsets ${first}..${last} exceed the ${limit} values present`);
-}
-
-function checkLastOffset(b: Uint8Array, length: number, wide: boolean, limit: number, path: string): void {
-  if (length === 0) return;
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const first = wide ? Number(view.getBigInt64(0, true)) : view.getInt32(0, true);
-  const last = wide ? Number(view.getBigInt64(length * 8, true)) : view.getInt32(length * 4, true);
   if (first < 0 || last < first || last > limit) throw invalid(`'${path}': offsets ${first}..${last} exceed the ${limit} values present`);
 }
 
