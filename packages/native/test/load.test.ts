@@ -46,8 +46,12 @@ t0('the addon works in a worker thread (its own environment): mmapFile + unmap',
   const results = await Promise.all(
     [0, 1].map(async () => {
       const worker = new Worker(fixture('worker-mmap'), { workerData: { path } });
+      // Both listeners go on before anything is awaited: when a worker exits, Node delivers its
+      // last messages and then 'exit' in the same tick, so a listener added after 'message'
+      // resolved can miss 'exit' and the test would wait forever.
+      const exited = once(worker, 'exit');
       const [msg] = await once(worker, 'message');
-      const [code] = await once(worker, 'exit');
+      const [code] = await exited;
       return { msg, code };
     }),
   );
