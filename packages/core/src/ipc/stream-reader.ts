@@ -74,29 +74,51 @@ class MessagePump implements AsyncIterableIterator<RawMessage | 'eos'> {
 
   async next(): Promise<IteratorResult<RawMessage | 'eos'>> {
     for (;;) {
-      if (this.finished) return { done: true, value: undefined };
-      const m = this.framer.next();
-      if (m !== null) return { done: false, value: m };
-      if (this.ended) {
-        this.finished = true;
-        this.framer.finish();
-        return { done: true, value: undefined };
-      }
-      if (this.fill !== null) {
-        // The framer is the sink: large bodies are read straight into their own buffers.
-        if (!(await this.fill(this.framer))) this.ended = true;
-        continue;
-      }
-      const r = await this.it!.next();
-      if (r.done) {
-        this.ended = true;
-        continue;
-      }
-      const chunk = r.value;
-      if (chunk instanceof Uint8Array) this.framer.push(chunk);
-      else if (chunk instanceof ArrayBuffer) this.framer.push(new Uint8Array(chunk));
-      else throw badArgument('a byte source yielded something other than bytes (is the stream in text mode?)');
+      const m = this.poll();
+      if (m !== null) return m === undefined ? { done: true, value: undefined } : { done: false, value: m };
+      if (!(await this.more())) this.sourceEnded();
     }
+  }
+
+  /**
+   * The next message if the framer holds one: a message or `'eos'`; `undefined` once the source
+   * is finished (throws if it ended inside a message); null when more bytes must be read first
+   * ({@link MessagePump.more}).
+   */
+  poll(): RawMessage | 'eos' | null | undefined {
+    if (this.finished) return undefined;
+    const m = this.framer.next();
+    if (m !== null) return m;
+    if (!this.ended) return null;
+    this.finished = true;
+    this.framer.finish();
+    return undefined;
+  }
+
+  /**
+   * Reads more of the source into the framer. Resolves false when the source has ended: the
+   * caller then calls {@link MessagePump.sourceEnded}. The connection's own promise is returned
+   * as it is (no async wrapper), so a reader waits one promise turn fewer per message.
+   */
+  more(): Promise<boolean> {
+    // The framer is the sink: large bodies are read straight into their own buffers.
+    return this.fill !== null ? this.fill(this.framer) : this.pull();
+  }
+
+  /** Called when {@link MessagePump.more} resolved false. */
+  sourceEnded(): void {
+    this.ended = true;
+  }
+
+  /** One chunk from the source's iterator into the framer; false at its end. */
+  private async pull(): Promise<boolean> {
+    const r = await this.it!.next();
+    if (r.done) return false;
+    const chunk = r.value;
+    if (chunk instanceof Uint8Array) this.framer.push(chunk);
+    else if (chunk instanceof ArrayBuffer) this.framer.push(new Uint8Array(chunk));
+    else throw badArgument('a byte source yielded something other than bytes (is the stream in text mode?)');
+    return true;
   }
 
   async return(): Promise<IteratorResult<RawMessage | 'eos'>> {
@@ -111,7 +133,6 @@ class MessagePump implements AsyncIterableIterator<RawMessage | 'eos'> {
   }
 }
 
-type MessageIterator = AsyncIterator<RawMessage | 'eos'> & { recycle?(body: Uint8Array): void };
 
 /** One Arrow IPC stream: its schema, then its record batches. */
 export class StreamReader implements AsyncIterable<A.RecordBatch> {
@@ -119,7 +140,7 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
   private readonly decoder: BatchDecoder;
 
   private constructor(
-    private readonly messages: MessageIterator,
+    private readonly messages: MessagePump,
     first: RawMessage,
     opts: StreamReaderOptions,
     /** Whether the source ended without an end-of-stream marker (allowed, as in pyarrow). */
@@ -139,14 +160,14 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
 
   /** Opens the first stream of `source`. Resolves once its schema has arrived. */
   static async open(source: ByteSource, opts: StreamReaderOptions = {}): Promise<StreamReader> {
-    const messages = readMessages(source, opts);
+    const messages = new MessagePump(source, opts);
     const r = await StreamReader.next(messages, opts);
     if (!r) throw invalid('the input holds no Arrow stream (it is empty)');
     return r;
   }
 
   /** @internal Opens the next stream of an already-started message iterator, or null at the end. */
-  static async next(messages: MessageIterator, opts: StreamReaderOptions, onEnd?: (sawEos: boolean) => void): Promise<StreamReader | null> {
+  static async next(messages: MessagePump, opts: StreamReaderOptions, onEnd?: (sawEos: boolean) => void): Promise<StreamReader | null> {
     for (;;) {
       const r = await messages.next();
       if (r.done) return null;
@@ -183,29 +204,35 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
 
   /** The next record batch, or null at the end of this stream. */
   async next(): Promise<A.RecordBatch | null> {
+    const messages = this.messages;
     if (this.lent !== null) {
       // The caller has moved on from the last batch (see `recycle`).
-      this.messages.recycle?.(this.lent);
+      messages.recycle(this.lent);
       this.lent = null;
     }
     while (!this.done) {
-      let r: IteratorResult<RawMessage | 'eos'>;
       let batch: A.RecordBatch | null;
       try {
-        r = await this.messages.next();
-        if (r.done || r.value === 'eos') {
+        // A message the framer holds is taken at once; otherwise wait for the source (one
+        // promise turn: `more()` is the connection's own promise).
+        let m = messages.poll();
+        while (m === null) {
+          if (!(await messages.more())) messages.sourceEnded();
+          m = messages.poll();
+        }
+        if (m === undefined || m === 'eos') {
           this.done = true;
-          this.endState = r.done ? 'closed' : 'eos';
-          this.onEnd(!r.done);
-          if (this.releaseAtEnd) await this.messages.return?.(undefined);
+          this.endState = m === undefined ? 'closed' : 'eos';
+          this.onEnd(m === 'eos');
+          if (this.releaseAtEnd) await messages.return();
           return null;
         }
-        batch = this.decoder.apply(r.value.message, r.value.body);
-        if (batch && this.recycle) this.lent = r.value.body;
+        batch = this.decoder.apply(m.message, m.body);
+        if (batch && this.recycle) this.lent = m.body;
       } catch (e) {
         this.done = true;
         this.endState = e as Error;
-        if (this.releaseAtEnd) await this.messages.return?.(undefined);
+        if (this.releaseAtEnd) await messages.return();
         throw e;
       }
       if (batch) return batch;
@@ -218,8 +245,21 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
    * gave (copied only when a message straddled chunks or was misaligned); over a shared-memory
    * ring they are valid only until the next batch is asked for (see @quiver/transport-shm).
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<A.RecordBatch> {
-    for (let b = await this.next(); b !== null; b = await this.next()) yield b;
+  [Symbol.asyncIterator](): AsyncIterator<A.RecordBatch> {
+    // A plain iterator rather than an async generator: a generator's yield costs a few promise
+    // turns per batch, which is a share of a small batch's round trip. `return()` (a `break`)
+    // ends this iteration only, as a generator's would: the reader stays where it is.
+    let stopped = false;
+    return {
+      next: async () => {
+        const b = stopped ? null : await this.next();
+        return b === null ? { done: true, value: undefined } : { done: false, value: b };
+      },
+      return: async () => {
+        stopped = true;
+        return { done: true, value: undefined };
+      },
+    };
   }
 
   /** Every remaining batch of this stream as a Table. */
@@ -232,7 +272,7 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
   /** Stops reading; the underlying source is released. */
   async cancel(): Promise<void> {
     this.done = true;
-    await this.messages.return?.(undefined);
+    await this.messages.return();
   }
 }
 
@@ -241,7 +281,7 @@ export class StreamReader implements AsyncIterable<A.RecordBatch> {
  * end-of-stream marker). Read each reader to its end before asking for the next.
  */
 export async function* readStreams(source: ByteSource, opts: StreamReaderOptions = {}): AsyncGenerator<StreamReader> {
-  const messages = readMessages(source, opts);
+  const messages = new MessagePump(source, opts);
   let finished = true;
   for (;;) {
     if (!finished) throw new QuiverError(ErrorCode.INVALID_ARGUMENT, 'read each stream to its end before asking for the next');
