@@ -325,6 +325,26 @@ test('sources: Uint8Array, ArrayBuffer, iterables, async iterables and Node Read
   for (const [name, source] of sources) t.deepEqual(await readSample(source), { canon: SAMPLE_CANON, rows: [5, 1, 9] }, name);
 });
 
+test('a break in for-await ends that loop only: the next loop goes on from the next batch; past the end, loops are empty', async (t) => {
+  const reader = await StreamReader.open((async function* () { yield SAMPLE; })());
+  const rows: number[][] = [];
+  for (let loop = 0; loop < 4; loop++) {
+    const seen: number[] = [];
+    for await (const b of reader) {
+      seen.push(b.numRows);
+      if (loop < 2) break;
+    }
+    rows.push(seen);
+  }
+  t.deepEqual(rows, [[5], [1], [9], []]);
+  t.is(reader.end, 'eos');
+  // An iterator returned early stays done, as a generator would.
+  const it = (await StreamReader.open(SAMPLE))[Symbol.asyncIterator]();
+  t.is((await it.next()).value?.numRows, 5);
+  t.deepEqual(await it.return!(), { done: true, value: undefined });
+  t.deepEqual(await it.next(), { done: true, value: undefined });
+});
+
 test('readStreams yields every stream of a source, each with its schema and batches in order', async (t) => {
   const other = new A.Schema([new A.Field('word', new A.Utf8(), true)]);
   const second = encode(other, [batchOf(other, [utf8Data(['x', null])]), batchOf(other, [utf8Data(['y'])])]);
