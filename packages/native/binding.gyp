@@ -28,7 +28,9 @@
           "libraries": ["-lrt", "-lpthread"],
           # Hidden visibility does not cover libstdc++ template instantiations: a version script
           # keeps the exported dynamic symbols to the two Node-API entry points.
-          "ldflags": ["-Wl,--as-needed", "-Wl,--version-script=<(module_root_dir)/src/exports.map"]
+          # -z nodelete: a worker thread's exit closes the addons it loaded before its isolate
+          # releases what they made (finalizers, wait threads); the code they run must stay.
+          "ldflags": ["-Wl,--as-needed", "-Wl,--version-script=<(module_root_dir)/src/exports.map", "-Wl,-z,nodelete"]
         }],
         ["OS=='mac'", {
           "xcode_settings": {
@@ -44,7 +46,16 @@
       "target_name": "quiver_map",
       "sources": ["src/shared_map.cc"],
       "cflags": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
-      "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-fvisibility-inlines-hidden", "-fno-exceptions"]
+      "cflags_cc": ["-std=c++17", "-fvisibility=hidden", "-fvisibility-inlines-hidden", "-fno-exceptions"],
+      "conditions": [
+        ["OS=='linux'", {
+          # A worker thread's exit closes (dlclose) the addons it loaded, and only then tears down
+          # its isolate, which releases the SharedArrayBuffers this module made by calling their
+          # deleter (Unmap, in this module). -z nodelete keeps the module mapped for that call:
+          # without it the worker's exit was a SIGSEGV whenever a mapping was still alive.
+          "ldflags": ["-Wl,-z,nodelete"]
+        }]
+      ]
     }
   ]
 }

@@ -60,3 +60,17 @@ t0('the addon works in a worker thread (its own environment): mmapFile + unmap',
     t.is(code, 0);
   }
 });
+
+t0('worker threads that exit holding live mappings (mmapFile, mapFileShared) do not take the process down', async (t) => {
+  // Each worker's teardown releases its mappings after Node has closed the addons that worker
+  // loaded: the release must not call into a module that is gone (it did: SIGSEGV in
+  // ArrayBufferSweeper::ReleaseAll, for quiver_map's SharedArrayBuffers).
+  const dir = mkdtempSync(join(tmpdir(), 'quiver-native-exit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'm.bin');
+  writeFileSync(path, Buffer.alloc(3 * 4096 + 5, 7));
+  const r = await runNode(fixture('exit-mapped-child'), [path, '6']);
+  t.is(r.signal, null, r.stderr);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout), Array.from({ length: 6 }, () => [3 * 4096 + 5, 3 * 4096 + 5]));
+});
