@@ -33,11 +33,13 @@ function bitmapSlice(offset: number, length: number, bitmap: Uint8Array): Uint8A
 
 /** Offsets rebased to start at zero (a copy only when they do not already). */
 function rebase(offsets: Int32Array | BigInt64Array, length: number): { buf: Uint8Array; begin: number; end: number } {
-  const view = offsets.subarray(0, length + 1);
   if (length === 0 && offsets.length === 0) return { buf: new Uint8Array(4), begin: 0, end: 0 };
-  const begin = Number(view[0]!);
-  const end = Number(view[length]!);
-  if (begin === 0) return { buf: bytes(view), begin, end };
+  const n = Math.min(length + 1, offsets.length);
+  const begin = Number(offsets[0]!);
+  const end = Number(offsets[length]!);
+  // One view of the offsets' bytes, rather than a subarray and then a view of that.
+  if (begin === 0) return { buf: new Uint8Array(offsets.buffer, offsets.byteOffset, n * offsets.BYTES_PER_ELEMENT), begin, end };
+  const view = offsets.subarray(0, n);
   if (view instanceof BigInt64Array) {
     const out = new BigInt64Array(length + 1);
     const b = BigInt(begin);
@@ -55,42 +57,44 @@ class Assembler implements Assembled {
   variadicBufferCounts: number[] = [];
 
   visit(d: A.Data): void {
-    const t = d.type;
-    const typeId = t.typeId;
-    if (A.DataType.isUnion(t)) {
-      this.nodes.push({ length: d.length, nullCount: 0 });
+    // The type id read once (a getter on each type's class), the null count once (a getter that
+    // tests for a union again): a small batch's encoding is mostly such per-column reads.
+    const typeId = d.type.typeId;
+    const length = d.length;
+    if (typeId === A.Type.Union) {
+      this.nodes.push({ length, nullCount: 0 });
       return this.union(d as A.Data<A.Union>);
     }
-    this.nodes.push({ length: d.length, nullCount: d.nullCount });
+    const nullCount = d.nullCount;
+    this.nodes.push({ length, nullCount });
     if (typeId === A.Type.Null) return;
-    this.buffers.push(d.nullCount > 0 && d.nullBitmap ? bitmapSlice(d.offset, d.length, d.nullBitmap) : EMPTY);
-    if (A.DataType.isDictionary(t)) {
-      this.buffers.push(bytes(d.values.subarray(0, d.length)));
-      return;
-    }
+    this.buffers.push(nullCount > 0 && d.nullBitmap ? bitmapSlice(d.offset, length, d.nullBitmap) : EMPTY);
     switch (typeId) {
+      case A.Type.Dictionary:
+        this.buffers.push(bytes(d.values.subarray(0, length)));
+        return;
       case A.Type.Bool:
-        this.buffers.push(bitmapSlice(d.offset, d.length, d.values as Uint8Array));
+        this.buffers.push(bitmapSlice(d.offset, length, d.values as Uint8Array));
         return;
       case A.Type.Utf8:
       case A.Type.Binary:
       case A.Type.LargeUtf8:
       case A.Type.LargeBinary: {
-        const { buf, begin, end } = rebase(d.valueOffsets as Int32Array, d.length);
+        const { buf, begin, end } = rebase(d.valueOffsets as Int32Array, length);
         this.buffers.push(buf, bytes(d.values).subarray(begin, end));
         return;
       }
       case A.Type.Utf8View:
       case A.Type.BinaryView: {
         const vb = ((d as unknown as { variadicBuffers?: Uint8Array[] }).variadicBuffers ?? []) as Uint8Array[];
-        this.buffers.push(bytes(d.values).subarray(0, d.length * 16), ...vb.map(bytes));
+        this.buffers.push(bytes(d.values).subarray(0, length * 16), ...vb.map(bytes));
         this.variadicBufferCounts.push(vb.length);
         return;
       }
       case A.Type.List:
       case A.Type.LargeList:
       case A.Type.Map: {
-        const { buf, begin, end } = rebase(d.valueOffsets as Int32Array, d.length);
+        const { buf, begin, end } = rebase(d.valueOffsets as Int32Array, length);
         this.buffers.push(buf);
         return this.visit(d.children[0]!.slice(begin, end - begin));
       }
@@ -104,7 +108,7 @@ class Assembler implements Assembled {
       default: {
         // Fixed-width: apache-arrow slices values with the Data, so they start at element 0.
         const v = d.values as ArrayBufferView & { length: number; BYTES_PER_ELEMENT: number };
-        const n = Math.min(d.length * d.stride, v.length) * v.BYTES_PER_ELEMENT;
+        const n = Math.min(length * d.stride, v.length) * v.BYTES_PER_ELEMENT;
         this.buffers.push(new Uint8Array(v.buffer, v.byteOffset, n));
       }
     }
