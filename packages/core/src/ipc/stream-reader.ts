@@ -133,7 +133,6 @@ class MessagePump implements AsyncIterableIterator<RawMessage | 'eos'> {
   }
 }
 
-
 /** One Arrow IPC stream: its schema, then its record batches. */
 export class StreamReader implements AsyncIterable<A.RecordBatch> {
   private done = false;
