@@ -16,7 +16,9 @@
  * A plain (not TLS) socket is switched to Node's `onread` mode, in which the kernel writes each
  * read into a buffer we choose: for {@link SocketConnection.readInto}, the rest of a large
  * message body's own buffer (so the body is never copied, and no 64 KiB read buffer per read is
- * made and collected); otherwise a 256 KiB slab, handed out in views as Node's pool is. Node takes
+ * made and collected); otherwise a 256 KiB slab, handed out in views as Node's pool is. After a
+body read in place, the next header is read alone (a read of at most 8 KiB), so the
+next large body's bytes do not land in the slab first to be copied out. Node takes
  * `onread` only when a socket is made, so the connected (or accepted) socket's handle is moved
  * into a new `net.Socket` (see {@link adoptForDirectReads}).
  *
@@ -58,6 +60,15 @@ const SLAB_MIN_READ = 64 * 1024;
  * reader pulls (backpressure: the rest stays in the kernel, then the sender stalls).
  */
 const READ_AHEAD_BYTES = 256 * 1024;
+/**
+ * After a message whose body was read in place, the next read (the next message's header) takes
+ * at most this much, and reading then waits for the reader: a large body tends to follow a large
+ * body, and whatever of it a full-size read brings in with the header (up to the kernel's socket
+ * buffer, some 200 KiB) must be copied into the body's own buffer. So at most this much is, for
+ * one more read per message (pyarrow reads through an 8 KiB buffer the same way). A header that
+ * does not fit carries on into the slab.
+ */
+const HEADER_READ_BYTES = 8 * 1024;
 
 /** A slab's memory is not zeroed: only the bytes reads wrote into it are ever handed out. */
 function slab(): Uint8Array {
@@ -71,6 +82,10 @@ class DirectReads {
   #slabUsed = 0;
   /** Set while a readInto is in progress: asked for the memory of each read. */
   sink: ReadSink | null = null;
+  /** Set while a readInto reads in place; then the next read is a header's (HEADER_READ_BYTES). */
+  inPlace = false;
+  /** The next read is only a header's: at most HEADER_READ_BYTES of the slab. */
+  headerRead = false;
   /** Where a read's bytes go; returns false to stop reading. */
   deliver: (chunk: Uint8Array) => boolean = () => true;
 
@@ -89,11 +104,12 @@ class DirectReads {
         this.#slab = slab();
         this.#slabUsed = 0;
       }
-      return this.#slab.subarray(this.#slabUsed);
+      return this.headerRead ? this.#slab.subarray(this.#slabUsed, this.#slabUsed + HEADER_READ_BYTES) : this.#slab.subarray(this.#slabUsed);
     },
     callback: (n: number, buf: Uint8Array): boolean => {
       // Bytes read into the slab stay there (they are handed out): the next read goes after them.
       if (buf.buffer === this.#slab.buffer) this.#slabUsed += n;
+      else if (this.sink !== null) this.inPlace = true;
       return this.deliver(buf.subarray(0, n));
     },
   };
@@ -392,22 +408,28 @@ export class SocketConnection implements Connection {
   /** A read's bytes, in `onread` mode. Returns false to stop reading. */
   #onRead(chunk: Uint8Array): boolean {
     const fill = this.#fill;
+    const reads = this.#reads!;
     if (fill !== null) {
-      if (this.#reads!.sink!.write(chunk)) return true;
+      if (reads.sink!.write(chunk)) return true;
       this.#fill = null;
       // The next read goes to the slab: it starts a message, whose size is not known yet.
-      // Reading goes on (read-ahead) until the reader pulls again or READ_AHEAD_BYTES wait.
-      this.#reads!.sink = null;
+      // Reading goes on (read-ahead) until the reader pulls again or READ_AHEAD_BYTES wait;
+      // after a body read in place, only the next header is read (see HEADER_READ_BYTES).
+      reads.sink = null;
+      reads.headerRead = reads.inPlace;
+      reads.inPlace = false;
       fill.resolve(true);
       return true;
     }
     this.#chunks.push(chunk);
     this.#chunkBytes += chunk.byteLength;
+    const headerRead = reads.headerRead;
+    if (headerRead) reads.headerRead = false;
     if (this.#waiters.length > 0) {
       this.#wake();
       return true;
     }
-    if (this.#chunkBytes < READ_AHEAD_BYTES) return true;
+    if (this.#chunkBytes < READ_AHEAD_BYTES && !headerRead) return true;
     // Enough waits for the reader: stop reading until it pulls, leave the rest in the kernel.
     this.#paused = true;
     return false;

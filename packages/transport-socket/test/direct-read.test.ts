@@ -65,6 +65,41 @@ for (const s of [unixSubject, tcpSubject] as ConformanceSubject[]) {
     t.is(c.state.bytes, accepted + chunk.byteLength);
   });
 
+  test(`${s.name}: after a message read in place, the next one's header comes in a small read`, async (t) => {
+    // A sink shaped like the framer: between messages it has no memory to offer (the header
+    // decides the body's size), then reads each 1 MiB "body" into memory of its own.
+    const { client, server } = await pair(t, s);
+    const data = randomBytes(6 << 20);
+    const sending = client.send([data]).then(() => client.end());
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let limit = 0;
+    let firstRead: number | null = null;
+    const firstReads: number[] = [];
+    const sink: ReadSink = {
+      readBuffer: () => (bytes % (1 << 20) === 0 ? null : new Uint8Array(Math.min(256 << 10, limit - bytes))),
+      write(chunk) {
+        if (firstRead === null) firstReads.push((firstRead = chunk.byteLength));
+        hash.update(chunk);
+        bytes += chunk.byteLength;
+        return bytes < limit;
+      },
+    };
+    while (limit < data.byteLength) {
+      // Each message: take the bytes up to its end, whatever size the reads come in.
+      limit = Math.min(limit + (1 << 20), data.byteLength);
+      firstRead = null;
+      while (bytes < limit && (await server.readInto!(sink)));
+    }
+    await sending;
+    t.is(bytes, data.byteLength);
+    t.is(hash.digest('hex'), createHash('sha256').update(data).digest('hex'));
+    // The first message's first read was a full one (nothing was read in place before it); every
+    // later message's was at most 8 KiB, though the sender kept the socket's buffer full.
+    t.is(firstReads.length, 6);
+    for (const n of firstReads.slice(1)) t.true(n <= 8 << 10, `first reads: ${firstReads.join(', ')}`);
+  });
+
   test(`${s.name}: bytes taken by iteration, then readInto: nothing lost or reordered`, async (t) => {
     const { client, server } = await pair(t, s);
     const data = randomBytes(1 << 20);
