@@ -180,6 +180,17 @@ function writeRecordBatch(b: Builder, h: RecordBatchHeader): number {
   return b.endObject();
 }
 
+/** Whether {@link writeRecordBatchMessageAt} can write `m` (a record batch without custom metadata). */
+export function isDirectRecordBatch(m: Message): m is Message & { header: { type: 'recordBatch' } } {
+  return m.header.type === 'recordBatch' && m.metadata.size === 0;
+}
+
+/** Bytes {@link writeRecordBatchMessageAt} writes for `h`. */
+export function recordBatchMessageBytes(h: RecordBatchHeader): number {
+  const nv = h.variadicBufferCounts.length;
+  return 104 + 16 * h.nodes.length + 8 + 16 * h.buffers.length + 8 + (nv > 0 ? 8 * nv + 8 : 0) - 8 + (h.compression ? 16 : 0);
+}
+
 /**
  * A record batch message without custom metadata (nearly every message of a stream), written
  * field by field at fixed places instead of through the Builder, whose bookkeeping (a vtable
@@ -195,8 +206,11 @@ function writeRecordBatch(b: Builder, h: RecordBatchHeader): number {
  *     64  RecordBatch table: soffset, nodes, length, buffers, compression, variadicBufferCounts
  *     96  the nodes vector (a uint32 count at 100, structs of 16 bytes from 104), the buffers
  *         vector likewise, the variadic counts (int64s) if any, then the compression table.
+ *
+ * Written at `base` of `v` (8-aligned, and zero over the {@link recordBatchMessageBytes} it
+ * takes, for the padding left unwritten).
  */
-function writeRecordBatchMessage(version: number, bodyLength: number, h: RecordBatchHeader): Uint8Array {
+export function writeRecordBatchMessageAt(v: DataView, base: number, version: number, bodyLength: number, h: RecordBatchHeader): void {
   const nn = h.nodes.length;
   const nb = h.buffers.length;
   const nv = h.variadicBufferCounts.length;
@@ -205,62 +219,68 @@ function writeRecordBatchMessage(version: number, bodyLength: number, h: RecordB
   const buffersAt = nodesAt + 16 * nn + 8;
   const variadicAt = buffersAt + 16 * nb + 8;
   const compressionAt = variadicAt + (nv > 0 ? 8 * nv + 8 : 0) - 8; // its vtable; the table 8 after
-  const size = compressionAt + (h.compression ? 16 : 0);
-  const bytes = directScratch(size);
-  const v = new DataView(bytes.buffer, bytes.byteOffset, size);
-  v.setUint32(0, 24, true);
+  const b = base;
+  v.setUint32(b, 24, true);
   // Message: vtable at 4, table at 24.
-  v.setUint16(4, 12, true); // vtable bytes
-  v.setUint16(6, 20, true); // table bytes
-  v.setUint16(8, 16, true); // version
-  v.setUint16(10, 18, true); // header_type
-  v.setUint16(12, 4, true); // header
-  v.setUint16(14, 8, true); // bodyLength
-  v.setInt32(24, 24 - 4, true);
-  v.setUint32(28, 64 - 28, true);
-  i64(v, 32, bodyLength);
-  v.setInt16(40, version, true);
-  v.setUint8(42, HEADER.RecordBatch);
+  v.setUint16(b + 4, 12, true); // vtable bytes
+  v.setUint16(b + 6, 20, true); // table bytes
+  v.setUint16(b + 8, 16, true); // version
+  v.setUint16(b + 10, 18, true); // header_type
+  v.setUint16(b + 12, 4, true); // header
+  v.setUint16(b + 14, 8, true); // bodyLength
+  v.setInt32(b + 24, 24 - 4, true);
+  v.setUint32(b + 28, 64 - 28, true);
+  i64(v, b + 32, bodyLength);
+  v.setInt16(b + 40, version, true);
+  v.setUint8(b + 42, HEADER.RecordBatch);
   // RecordBatch: vtable at 44, table at 64.
-  v.setUint16(44, 4 + 2 * fields, true);
-  v.setUint16(46, 28, true);
-  v.setUint16(48, 8, true); // length
-  v.setUint16(50, 4, true); // nodes
-  v.setUint16(52, 16, true); // buffers
-  if (fields > 3) v.setUint16(54, h.compression ? 20 : 0, true);
-  if (fields > 4) v.setUint16(56, 24, true);
-  v.setInt32(64, 64 - 44, true);
-  v.setUint32(68, nodesAt - 4 - 68, true);
-  i64(v, 72, h.length);
-  v.setUint32(80, buffersAt - 4 - 80, true);
-  if (h.compression) v.setUint32(84, compressionAt + 8 - 84, true);
-  if (nv > 0) v.setUint32(88, variadicAt - 4 - 88, true);
-  v.setUint32(nodesAt - 4, nn, true);
+  v.setUint16(b + 44, 4 + 2 * fields, true);
+  v.setUint16(b + 46, 28, true);
+  v.setUint16(b + 48, 8, true); // length
+  v.setUint16(b + 50, 4, true); // nodes
+  v.setUint16(b + 52, 16, true); // buffers
+  if (fields > 3) v.setUint16(b + 54, h.compression ? 20 : 0, true);
+  if (fields > 4) v.setUint16(b + 56, 24, true);
+  v.setInt32(b + 64, 64 - 44, true);
+  v.setUint32(b + 68, nodesAt - 4 - 68, true);
+  i64(v, b + 72, h.length);
+  v.setUint32(b + 80, buffersAt - 4 - 80, true);
+  if (h.compression) v.setUint32(b + 84, compressionAt + 8 - 84, true);
+  if (nv > 0) v.setUint32(b + 88, variadicAt - 4 - 88, true);
+  v.setUint32(b + nodesAt - 4, nn, true);
   for (let i = 0; i < nn; i++) {
     const n = h.nodes[i]!;
-    i64(v, nodesAt + 16 * i, n.length);
-    i64(v, nodesAt + 16 * i + 8, n.nullCount);
+    i64(v, b + nodesAt + 16 * i, n.length);
+    i64(v, b + nodesAt + 16 * i + 8, n.nullCount);
   }
-  v.setUint32(buffersAt - 4, nb, true);
+  v.setUint32(b + buffersAt - 4, nb, true);
   for (let i = 0; i < nb; i++) {
-    const b = h.buffers[i]!;
-    i64(v, buffersAt + 16 * i, b.offset);
-    i64(v, buffersAt + 16 * i + 8, b.length);
+    const r = h.buffers[i]!;
+    i64(v, b + buffersAt + 16 * i, r.offset);
+    i64(v, b + buffersAt + 16 * i + 8, r.length);
   }
   if (nv > 0) {
-    v.setUint32(variadicAt - 4, nv, true);
-    for (let i = 0; i < nv; i++) i64(v, variadicAt + 8 * i, h.variadicBufferCounts[i]!);
+    v.setUint32(b + variadicAt - 4, nv, true);
+    for (let i = 0; i < nv; i++) i64(v, b + variadicAt + 8 * i, h.variadicBufferCounts[i]!);
   }
   if (h.compression) {
     // BodyCompression: vtable (codec, method) then the table; method BUFFER is 0.
-    v.setUint16(compressionAt, 8, true);
-    v.setUint16(compressionAt + 2, 8, true);
-    v.setUint16(compressionAt + 4, 4, true);
-    v.setUint16(compressionAt + 6, 5, true);
-    v.setInt32(compressionAt + 8, 8, true);
-    v.setUint8(compressionAt + 12, h.compression === 'lz4' ? 0 : 1);
-    v.setUint8(compressionAt + 13, 0);
+    const c = b + compressionAt;
+    v.setUint16(c, 8, true);
+    v.setUint16(c + 2, 8, true);
+    v.setUint16(c + 4, 4, true);
+    v.setUint16(c + 6, 5, true);
+    v.setInt32(c + 8, 8, true);
+    v.setUint8(c + 12, h.compression === 'lz4' ? 0 : 1);
+    v.setUint8(c + 13, 0);
   }
+}
+
+/** {@link writeRecordBatchMessageAt} into scratch memory, valid until the next call. */
+function writeRecordBatchMessage(version: number, bodyLength: number, h: RecordBatchHeader): Uint8Array {
+  const size = recordBatchMessageBytes(h);
+  const bytes = directScratch(size);
+  writeRecordBatchMessageAt(new DataView(bytes.buffer, bytes.byteOffset, size), 0, version, bodyLength, h);
   return bytes;
 }
 
@@ -300,7 +320,7 @@ const SCRATCH_MAX_BYTES = 1 << 16;
  * the call (copy what must outlive it). What framing uses to encode without allocating.
  */
 export function withEncodedMessage<T>(m: Message, use: (metadata: Uint8Array) => T): T {
-  if (m.header.type === 'recordBatch' && m.metadata.size === 0) return use(writeRecordBatchMessage(m.version, m.bodyLength, m.header.batch));
+  if (isDirectRecordBatch(m)) return use(writeRecordBatchMessage(m.version, m.bodyLength, m.header.batch));
   const b = scratch ?? new Builder(1024);
   scratch = null;
   b.clear();

@@ -6,7 +6,7 @@
  * hands out views of them, copying only a message that straddles chunks.
  */
 import { FormatMismatchError, invalid, truncated } from '../errors.js';
-import { decodeMessage, withEncodedMessage, type Message } from '../format/message.js';
+import { decodeMessage, isDirectRecordBatch, recordBatchMessageBytes, withEncodedMessage, writeRecordBatchMessageAt, type Message } from '../format/message.js';
 import { checkLimit, limitOf, type ReadLimits } from '../limits.js';
 import { align8 } from './body.js';
 import type { ReadSink } from '../transport/transport.js';
@@ -56,22 +56,35 @@ export const EOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
  * is the 8-byte prefix and `buffers[1]` the flatbuffer.
  */
 export function frameMessage(message: Message, body: Uint8Array[]): EncodedMessage {
+  if (isDirectRecordBatch(message)) {
+    // Nearly every message of a stream: its flatbuffer is written straight into the slab.
+    const h = message.header.batch;
+    const metadataLength = 8 + recordBatchMessageBytes(h); // a multiple of 8: no padding
+    const at = carve(metadataLength);
+    const v = carved.view;
+    v.setInt32(at, -1, true); // the continuation marker, then the size
+    v.setInt32(at + 4, metadataLength - 8, true);
+    writeRecordBatchMessageAt(v, at + 8, message.version, message.bodyLength, h);
+    return framed(carved.bytes, at, metadataLength, metadataLength, body, message.bodyLength);
+  }
   return withEncodedMessage(message, (meta) => {
     const metaEnd = 8 + meta.byteLength;
     const metadataLength = align8(metaEnd);
-    const framed = metadataBytes(metadataLength);
-    const size = metadataLength - 8;
-    framed.fill(0xff, 0, 4); // the continuation marker, then the size (little-endian int32)
-    framed[4] = size;
-    framed[5] = size >> 8;
-    framed[6] = size >> 16;
-    framed[7] = size >> 24;
-    framed.set(meta, 8);
-    const buffers: Uint8Array[] = [framed.subarray(0, 8), framed.subarray(8, metaEnd)];
-    if (metaEnd < metadataLength) buffers.push(framed.subarray(metaEnd));
-    for (const b of body) buffers.push(b);
-    return { buffers, byteLength: metadataLength + message.bodyLength, metadataLength, bodyLength: message.bodyLength };
+    const at = carve(metadataLength);
+    const bytes = carved.bytes;
+    carved.view.setInt32(at, -1, true);
+    carved.view.setInt32(at + 4, metadataLength - 8, true);
+    bytes.set(meta, at + 8);
+    return framed(bytes, at, metaEnd, metadataLength, body, message.bodyLength);
   });
+}
+
+/** The gather list of a message framed at `at` of `bytes`: prefix, flatbuffer, padding, body. */
+function framed(bytes: Uint8Array, at: number, metaEnd: number, metadataLength: number, body: Uint8Array[], bodyLength: number): EncodedMessage {
+  const buffers: Uint8Array[] = [bytes.subarray(at, at + 8), bytes.subarray(at + 8, at + metaEnd)];
+  if (metaEnd < metadataLength) buffers.push(bytes.subarray(at + metaEnd, at + metadataLength));
+  for (const b of body) buffers.push(b);
+  return { buffers, byteLength: metadataLength + bodyLength, metadataLength, bodyLength };
 }
 
 /**
@@ -81,17 +94,32 @@ export function frameMessage(message: Message, body: Uint8Array[]): EncodedMessa
  * slab is zeroed when made and each part is handed out once; a full slab is left to the GC.
  */
 const SLAB_BYTES = 16 * 1024;
-let slab = new Uint8Array(0);
+/** The memory {@link carve} last carved from, with one DataView over all of it. */
+const carved = { bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)) };
+let slab = carved.bytes;
+let slabView = carved.view;
 let slabUsed = 0;
 
-/** `n` zeroed bytes (n a multiple of 8, so every part starts 8-aligned). */
-function metadataBytes(n: number): Uint8Array {
-  if (n > SLAB_BYTES / 8) return new Uint8Array(n);
+/**
+ * `n` zeroed bytes (n a multiple of 8, so every part starts 8-aligned) at the returned offset of
+ * `carved.bytes` (a slab, or for a large `n` memory of its own).
+ */
+function carve(n: number): number {
+  if (n > SLAB_BYTES / 8) {
+    carved.bytes = new Uint8Array(n);
+    carved.view = new DataView(carved.bytes.buffer);
+    return 0;
+  }
   if (slabUsed + n > slab.byteLength) {
     slab = new Uint8Array(SLAB_BYTES);
+    slabView = new DataView(slab.buffer);
     slabUsed = 0;
   }
-  return slab.subarray(slabUsed, (slabUsed += n));
+  carved.bytes = slab;
+  carved.view = slabView;
+  const at = slabUsed;
+  slabUsed += n;
+  return at;
 }
 
 /** A decoded message with its body as one contiguous view. */
