@@ -30,7 +30,9 @@ export interface BodyReadOptions {
 export function readBodyBuffers(h: RecordBatchHeader, body: Uint8Array, opts: BodyReadOptions = {}): Uint8Array[] {
   const out = new Array<Uint8Array>(h.buffers.length);
   const codec = h.compression ? (opts.codecs ?? CodecRegistry.default).get(h.compression) : null;
-  const maxBuffer = limitOf(opts, 'maxBufferBytes');
+  const maxBuffer = codec === null ? 0 : limitOf(opts, 'maxBufferBytes');
+  const memory = body.buffer;
+  const start = body.byteOffset;
   for (let i = 0; i < h.buffers.length; i++) {
     const { offset, length } = h.buffers[i]!;
     if (offset + length > body.byteLength) {
@@ -40,11 +42,14 @@ export function readBodyBuffers(h: RecordBatchHeader, body: Uint8Array, opts: Bo
       out[i] = NO_BYTES; // (a third of a small batch's buffers: validity bitmaps of columns without nulls)
       continue;
     }
-    const raw = body.subarray(offset, offset + length);
     if (codec === null) {
-      out[i] = aligned(raw);
+      // A plain view made directly (a subarray costs more, and of a Node Buffer makes a Buffer);
+      // copied when misaligned (see aligned).
+      const at = start + offset;
+      out[i] = at % 8 === 0 ? new Uint8Array(memory, at, length) : new Uint8Array(new Uint8Array(memory, at, length));
       continue;
     }
+    const raw = body.subarray(offset, offset + length);
     if (length < 8) throw invalid(`compressed buffer ${i} is shorter than its length prefix`);
     const view = new DataView(raw.buffer, raw.byteOffset, 8);
     const lo = view.getUint32(0, true);
@@ -77,7 +82,7 @@ export function readBodyBuffers(h: RecordBatchHeader, body: Uint8Array, opts: Bo
  * input that arrives misaligned (a Uint8Array at byteOffset 1, a legacy 4-byte prefix) is copied.
  */
 function aligned(b: Uint8Array): Uint8Array {
-  return b.byteOffset % 8 === 0 ? b : b.slice();
+  return b.byteOffset % 8 === 0 ? b : new Uint8Array(b); // a copy (a Node Buffer's slice() would be a view)
 }
 
 /** How {@link writeBodyBuffers} lays out a body. */
