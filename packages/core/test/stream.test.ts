@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { judge, type CanonColumns } from '@quiver/testkit';
 import {
+  BatchDecoder,
   decodeMessage,
   EOS,
   readStreams,
@@ -437,6 +438,29 @@ test('misaligned input (byteOffset 1, 4) still reads correctly', async (t) => {
     t.deepEqual(await readSample(bytes), { canon: SAMPLE_CANON, rows: [5, 1, 9] }, `byteOffset ${shift}`);
     const table = await readStreamTable(bytes);
     t.deepEqual([...table.getChild('score')!].slice(0, 4), [-3, -1.5, null, 1.5]);
+  }
+});
+
+test('BatchDecoder copies a body handed over as a misaligned Node Buffer (its slice() would be a view)', async (t) => {
+  const [schema, ...rest] = (await collectMessages(SAMPLE)).filter((m): m is RawMessage => m !== 'eos');
+  if (schema!.message.header.type !== 'schema') return t.fail('expected the schema first');
+  for (const shift of [1, 4]) {
+    const aligned = new BatchDecoder(schema!.message.header.schema, schema!.message.version);
+    const shifted = new BatchDecoder(schema!.message.header.schema, schema!.message.version);
+    let batches = 0;
+    for (const m of rest) {
+      const memory = Buffer.alloc(m.body.byteLength + 8);
+      const body = memory.subarray(shift, shift + m.body.byteLength);
+      body.set(m.body);
+      const want = aligned.apply(m.message, m.body);
+      const got = shifted.apply(m.message, body);
+      if (want === null || got === null) continue; // a dictionary
+      batches++;
+      t.deepEqual(canon(new A.Table(got)), canon(new A.Table(want)), `byteOffset ${shift}`);
+      const values = got.getChildAt(0)!.data[0]!.values as ArrayBufferView;
+      t.not(values.buffer, memory.buffer, 'the misaligned values were copied');
+    }
+    t.is(batches, 3);
   }
 });
 
