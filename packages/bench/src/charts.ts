@@ -141,7 +141,7 @@ function latencyChart(c: Collected): string | null {
     groups.push(group);
     for (const k of ['p50', 'p90', 'p99'] as const) pct[k].push(num(l[k]) / 1e3);
   };
-  for (const l of c.socket?.latency ?? []) add(`${l.scheme}\n${l.impl === 'raw' ? 'raw bytes' : 'Quiver'}`, l);
+  for (const l of c.socket?.latency ?? []) add(`${l.scheme}${l.placement ? ` (${l.placement})` : ''}\n${l.impl === 'raw' ? 'raw bytes' : 'Quiver'}`, l);
   for (const l of c.shm?.latency ?? []) add(l.impl === 'shm' ? 'shm:\nQuiver' : 'unix\nQuiver (shm bench)', l);
   if (groups.length === 0) return null;
   return barChart({

@@ -217,7 +217,7 @@ interface LatencyRow {
 function latencyTable(c: Collected): string {
   const rows: LatencyRow[] = [];
   for (const l of c.socket?.latency ?? []) {
-    rows.push({ bench: 'socket', transport: l.scheme, impl: l.impl === 'raw' ? 'raw bytes' : 'Quiver', n: l.n, p50: l.p50, p90: l.p90, p99: l.p99, max: l.max, vs: l.impl === 'raw' ? '' : `${ratio(num(l.p50VsRaw))} raw` });
+    rows.push({ bench: 'socket', transport: l.placement ? `${l.scheme}, pinned to ${l.placement}` : l.scheme, impl: l.impl === 'raw' ? 'raw bytes' : 'Quiver', n: l.n, p50: l.p50, p90: l.p90, p99: l.p99, max: l.max, vs: l.impl === 'raw' ? '' : `${ratio(num(l.p50VsRaw))} raw` });
   }
   const sock = c.shm?.latency.find((l) => l.impl === 'socket');
   for (const l of c.shm?.latency ?? []) {

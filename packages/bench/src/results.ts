@@ -70,6 +70,8 @@ export interface SocketLatency {
   max: number;
   p50VsRaw: Num;
   p99OverP50: Num;
+  /** Where the two peers ran: absent when the scheduler chose; else pinned ('one core', 'two cores'). */
+  placement?: string;
 }
 
 export interface SocketTarget {

@@ -35,6 +35,11 @@ export class Peer {
     });
   }
 
+  /** The peer's process id (to pin it to CPUs). */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   /** A Node peer: peer.js forked; `execArgv` e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. */
   static node(name: string, execArgv: string[] = []): Peer {
     const child = fork(fileURLToPath(new URL('./peer.js', import.meta.url)), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

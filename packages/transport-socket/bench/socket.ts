@@ -31,13 +31,21 @@
  *    block of each (JIT warm-up), timed blocks of each alternate; p50/p99 over all of them. It
  *    runs first, in two Node peers of its own: processes that had run the throughput cells
  *    answered slower for good (as in the shm bench, where it was measured: see shm.ts).
+ *    It runs three times, each in a fresh pair of peers: where the scheduler puts them, then
+ *    pinned (every thread, with taskset) to one core, then to two cores, one each. Left to the
+ *    scheduler, on a small virtual machine, the two sides of a round trip sometimes share a
+ *    core (a round trip is then both sides' CPU time: ~18 µs raw here) and sometimes not (then
+ *    each wake-up crosses cores: ~60 µs raw here), and raw's placement and Quiver's need not be
+ *    the same in one run: their ratio then measures the scheduler. Pinned, both run the same
+ *    way, and each placement is judged on its own.
  *  - `--quick`: 2 rounds of about 0.25 s and 1,000 round trips, for a smoke run (~20 s).
  * Targets (from the issue): Quiver at least 85% of the raw ceiling from 64K rows up, at least 2x
  * apache-arrow, at least pyarrow's throughput (Unix); p50 round trip at most 1.5x raw's, p99 at
  * most 3x its own p50.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as A from 'apache-arrow';
@@ -163,7 +171,7 @@ async function prepareSize(rows: number, dir: string, peers: Peers): Promise<Siz
 }
 
 /** Ping-pong blocks of raw and Quiver, alternating; every timed round trip pooled per impl. */
-async function latency(peers: Peers, dir: string, scheme: Scheme, rawBytes: number, blocks: number, perBlock: number): Promise<LatencyResult[]> {
+async function latency(peers: Peers, dir: string, scheme: Scheme, rawBytes: number, blocks: number, perBlock: number, placement?: string): Promise<LatencyResult[]> {
   const samples: Record<'raw' | 'quiver', number[]> = { raw: [], quiver: [] };
   const block = async (impl: 'raw' | 'quiver', warm: number, n: number) => {
     const e = peers.consumer.request<object>({ op: 'echo', impl, scheme, path: join(dir, `e${++runSeq}.sock`), batchBytes: rawBytes });
@@ -181,8 +189,36 @@ async function latency(peers: Peers, dir: string, scheme: Scheme, rawBytes: numb
   return (['raw', 'quiver'] as const).map((impl) => {
     const s = Float64Array.from(samples[impl]).sort();
     const at = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
-    return { scheme, impl, bytes: rawBytes, n: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s[s.length - 1]! };
+    return { scheme, impl, bytes: rawBytes, n: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s[s.length - 1]!, ...(placement ? { placement } : {}) };
   });
+}
+
+/** A pinned placement of the latency peers: the CPUs each may run on (all its threads). */
+interface Placement {
+  name: string;
+  producer: string;
+  consumer: string;
+}
+
+/**
+ * The pinned placements this machine allows: both peers on one core, and each on a core of its
+ * own (with two CPUs or more). None without `taskset` (util-linux) or off Linux.
+ */
+function placements(): Placement[] {
+  if (process.platform !== 'linux') return [];
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    return [];
+  }
+  const out: Placement[] = [{ name: 'one core', producer: '0', consumer: '0' }];
+  if (availableParallelism() >= 2) out.push({ name: 'two cores', producer: '0', consumer: '1' });
+  return out;
+}
+
+/** Every thread of process `pid` (V8's helpers too) may run only on `cpus`. */
+function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
 async function main(): Promise<void> {
@@ -238,22 +274,33 @@ async function main(): Promise<void> {
     }
 
     // Progress in runs: one unit per latency scheme, then one calibration (two runs) and `rounds` runs per cell.
-    const total = cells.length * (1 + opts.rounds) + (opts.latencyRoundTrips > 0 ? opts.schemes.length : 0);
+    const total = cells.length * (1 + opts.rounds) + (opts.latencyRoundTrips > 0 ? opts.schemes.length * (1 + placements().length) : 0);
     let done = 0;
     // Latency first, in two Node peers of its own (see the module documentation).
     const lat: LatencyResult[] = [];
     if (opts.latencyRoundTrips > 0) {
       log('latency...');
-      const own: Peers = { producer: Peer.node('latency producer', prof), consumer: Peer.node('latency consumer', prof), py: null };
-      try {
-        const rawBytes = (await own.producer.call<Loaded>({ op: 'load', rows: 1 })).batchBytes;
-        const blocks = quick ? 2 : 5;
-        for (const scheme of opts.schemes) {
-          progress({ done: done++, total, stage: 'latency', cell: `${scheme} 1-row round trips` });
-          lat.push(...(await latency(own, dir, scheme, rawBytes, blocks, Math.ceil(opts.latencyRoundTrips / blocks))));
+      const blocks = quick ? 2 : 5;
+      // Where the scheduler puts the two peers, then (in fresh peers each time) pinned to one
+      // core and to two: see the module documentation.
+      for (const placement of [undefined, ...placements()]) {
+        const own: Peers = { producer: Peer.node('latency producer', prof), consumer: Peer.node('latency consumer', prof), py: null };
+        try {
+          const rawBytes = (await own.producer.call<Loaded>({ op: 'load', rows: 1 })).batchBytes;
+          await own.consumer.call<Loaded>({ op: 'load', rows: 1 });
+          if (placement) {
+            // Once both have started, so that every thread they made is there to be pinned
+            // (threads made later inherit the mask of the thread that makes them).
+            pin(own.producer.pid, placement.producer);
+            pin(own.consumer.pid, placement.consumer);
+          }
+          for (const scheme of opts.schemes) {
+            progress({ done: done++, total, stage: 'latency', cell: `${scheme} 1-row round trips${placement ? `, pinned to ${placement.name}` : ''}` });
+            lat.push(...(await latency(own, dir, scheme, rawBytes, blocks, Math.ceil(opts.latencyRoundTrips / blocks), placement?.name)));
+          }
+        } finally {
+          await Promise.all([own.producer.close(), own.consumer.close()]);
         }
-      } finally {
-        await Promise.all([own.producer.close(), own.consumer.close()]);
       }
     }
     // Calibration: a short run of each cell sizes its batch count to about `seconds`. It also warms
