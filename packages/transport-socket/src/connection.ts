@@ -17,8 +17,8 @@
  * read into a buffer we choose: for {@link SocketConnection.readInto}, the rest of a large
  * message body's own buffer (so the body is never copied, and no 64 KiB read buffer per read is
  * made and collected); otherwise a 256 KiB slab, handed out in views as Node's pool is. After a
-body read in place, the next header is read alone (a read of at most 8 KiB), so the
-next large body's bytes do not land in the slab first to be copied out. Node takes
+ * body read in place, the next header is read alone (a read of at most 8 KiB), so the next large
+ * body's bytes do not land in the slab first to be copied out. Node takes
  * `onread` only when a socket is made, so the connected (or accepted) socket's handle is moved
  * into a new `net.Socket` (see {@link adoptForDirectReads}).
  *

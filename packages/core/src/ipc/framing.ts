@@ -61,21 +61,15 @@ export function frameMessage(message: Message, body: Uint8Array[]): EncodedMessa
     const h = message.header.batch;
     const metadataLength = 8 + recordBatchMessageBytes(h); // a multiple of 8: no padding
     const at = carve(metadataLength);
-    const v = carved.view;
-    v.setInt32(at, -1, true); // the continuation marker, then the size
-    v.setInt32(at + 4, metadataLength - 8, true);
-    writeRecordBatchMessageAt(v, at + 8, message.version, message.bodyLength, h);
+    writeRecordBatchMessageAt(carved.view, at + 8, message.version, message.bodyLength, h);
     return framed(carved.bytes, at, metadataLength, metadataLength, body, message.bodyLength);
   }
   return withEncodedMessage(message, (meta) => {
     const metaEnd = 8 + meta.byteLength;
     const metadataLength = align8(metaEnd);
     const at = carve(metadataLength);
-    const bytes = carved.bytes;
-    carved.view.setInt32(at, -1, true);
-    carved.view.setInt32(at + 4, metadataLength - 8, true);
-    bytes.set(meta, at + 8);
-    return framed(bytes, at, metaEnd, metadataLength, body, message.bodyLength);
+    carved.bytes.set(meta, at + 8);
+    return framed(carved.bytes, at, metaEnd, metadataLength, body, message.bodyLength);
   });
 }
 
@@ -102,23 +96,27 @@ let slabUsed = 0;
 
 /**
  * `n` zeroed bytes (n a multiple of 8, so every part starts 8-aligned) at the returned offset of
- * `carved.bytes` (a slab, or for a large `n` memory of its own).
+ * `carved.bytes` (a slab, or for a large `n` memory of its own), starting with the framing
+ * prefix of `n` bytes of framed metadata: the continuation marker, then the size that follows.
  */
 function carve(n: number): number {
+  let at = 0;
   if (n > SLAB_BYTES / 8) {
     carved.bytes = new Uint8Array(n);
     carved.view = new DataView(carved.bytes.buffer);
-    return 0;
+  } else {
+    if (slabUsed + n > slab.byteLength) {
+      slab = new Uint8Array(SLAB_BYTES);
+      slabView = new DataView(slab.buffer);
+      slabUsed = 0;
+    }
+    carved.bytes = slab;
+    carved.view = slabView;
+    at = slabUsed;
+    slabUsed += n;
   }
-  if (slabUsed + n > slab.byteLength) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabView = new DataView(slab.buffer);
-    slabUsed = 0;
-  }
-  carved.bytes = slab;
-  carved.view = slabView;
-  const at = slabUsed;
-  slabUsed += n;
+  carved.view.setInt32(at, -1, true);
+  carved.view.setInt32(at + 4, n - 8, true);
   return at;
 }
 
