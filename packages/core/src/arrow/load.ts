@@ -221,6 +221,172 @@ export function loadColumns(
   }
 }
 
+/** The own fields of a Data its constructor makes when given every buffer, in its order (apache-arrow 21). */
+const DATA_FIELDS = 'type,children,dictionary,offset,length,_nullCount,stride,valueOffsets,values,nullBitmap,typeIds,variadicBuffers';
+
+/**
+ * Whether apache-arrow's Data constructor stores exactly {@link DATA_FIELDS}. Checked once, so
+ * that {@link newData} is used only while that holds (else the constructor is).
+ */
+const PLAIN_DATA = (() => {
+  const b = new Uint8Array(0);
+  return Object.keys(new A.Data(new A.Int32(), 0, 0, 0, [b, b, b, b] as never)).join() === DATA_FIELDS;
+})();
+
+/**
+ * What `new A.Data(type, 0, length, nullCount, [valueOffsets, values, nullBitmap], children)`
+ * makes, for a type of stride `stride`, built as one object shape: every field is stored, the
+ * absent buffers as undefined (the constructor leaves them out, so Data of different layouts
+ * differ in shape, and every read of a Data's fields, ours, apache-arrow's and the user's, sees
+ * several shapes). It also skips the constructor's per-call work (the stride's type switch, the
+ * argument clamps): about 60 ns a Data against 13.
+ */
+function dataOfOneShape(
+  this: Record<string, unknown>,
+  type: A.DataType,
+  length: number,
+  nullCount: number,
+  valueOffsets: ArrayBufferView | undefined,
+  values: ArrayBufferView | undefined,
+  nullBitmap: Uint8Array,
+  stride: number,
+  children: A.Data[],
+): void {
+  this.type = type;
+  this.children = children;
+  this.dictionary = undefined;
+  this.offset = 0;
+  this.length = length;
+  this._nullCount = nullCount;
+  this.stride = stride;
+  this.valueOffsets = valueOffsets;
+  this.values = values;
+  this.nullBitmap = nullBitmap;
+  this.typeIds = undefined;
+  this.variadicBuffers = [];
+}
+dataOfOneShape.prototype = A.Data.prototype;
+/** `new DataOfOneShape(...)`: an A.Data (its prototype), see {@link dataOfOneShape}. */
+const DataOfOneShape = dataOfOneShape as unknown as new (...args: Parameters<typeof dataOfOneShape>) => A.Data;
+
+// ---- flat plans --------------------------------------------------------------------------------
+
+const FIXED = 0;
+const BOOL = 1;
+const VAR = 2;
+const LARGE_VAR = 3;
+
+/** How one column of a {@link FlatPlan} is laid out, worked out once per schema. */
+interface FlatColumn {
+  type: A.DataType;
+  /** FIXED, BOOL, VAR (int32 offsets) or LARGE_VAR (int64 offsets). */
+  layout: number;
+  /** Bytes per value (FIXED). */
+  width: number;
+  /** The values' typed array (FIXED), as apache-arrow's `type.ArrayType`. */
+  Values: ViewCtor;
+  /** What the Data constructor would work out for the type. */
+  stride: number;
+}
+
+/**
+ * The loading of one schema's record batches when every column is flat (fixed-width, bool,
+ * binary or utf8, large or not; no dictionary, no children): each column's layout is worked out
+ * once, and each batch's columns are made straight from the body (see {@link loadFlatBatch}).
+ */
+export interface FlatPlan {
+  readonly columns: readonly FlatColumn[];
+  /** Buffers a batch of the schema has. */
+  readonly buffers: number;
+}
+
+/** The flat plan of a schema, or null when some column is not flat (or apache-arrow changed shape). */
+export function flatPlan(fields: readonly Field[], arrowFields: readonly A.Field[]): FlatPlan | null {
+  if (!PLAIN_DATA || !PLAIN_BATCH || fields.length !== arrowFields.length) return null;
+  const columns: FlatColumn[] = [];
+  let buffers = 0;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    const type = arrowFields[i]!.type;
+    if (f.dictionary || f.children.length > 0) return null;
+    const t = f.type;
+    const layout = t.kind === 'bool' ? BOOL : t.kind === 'binary' || t.kind === 'utf8' ? VAR : t.kind === 'largeBinary' || t.kind === 'largeUtf8' ? LARGE_VAR : FIXED;
+    const width = layout === FIXED ? fixedWidth(t) : 0;
+    if (layout === FIXED && width === 0) return null;
+    const stride = new A.Data(type, 0, 0, 0, [] as never).stride;
+    columns.push({ type, layout, width, Values: (layout === FIXED ? type.ArrayType : Uint8Array) as ViewCtor, stride });
+    buffers += layout === VAR || layout === LARGE_VAR ? 3 : 2;
+  }
+  return { columns, buffers };
+}
+
+/**
+ * `n` bytes of `memory` at `at` as a `Ctor` view, as {@link view} makes of the Uint8Array
+ * readBodyBuffers gives for them (copied when not 8-aligned; empty for no bytes).
+ */
+function viewAt(Ctor: ViewCtor, memory: ArrayBufferLike, at: number, n: number): ArrayBufferView {
+  if (n === 0) return Ctor === Uint8Array ? NO_BITS : new Ctor(0);
+  if (at % 8 === 0) return new Ctor(memory, at, n / Ctor.BYTES_PER_ELEMENT);
+  const copy = new Uint8Array(new Uint8Array(memory, at, n));
+  return Ctor === Uint8Array ? copy : new Ctor(copy.buffer, 0, n / Ctor.BYTES_PER_ELEMENT);
+}
+
+/**
+ * A record batch of an uncompressed body by its schema's flat plan: the same RecordBatch as
+ * readBodyBuffers and {@link loadRecordBatch} make, without their intermediate byte views, their
+ * per-column type dispatch, or apache-arrow's Data constructor. Null for anything off the common
+ * path (compression, a count or size that does not match, offsets out of range): the general
+ * path then loads the batch, or reports exactly what is wrong with it.
+ */
+export function loadFlatBatch(plan: FlatPlan, schema: A.Schema, h: RecordBatchHeader, body: Uint8Array, metadata: Map<string, string>): A.RecordBatch | null {
+  const columns = plan.columns;
+  const nodes = h.nodes;
+  const regions = h.buffers;
+  if (h.compression !== null || nodes.length !== columns.length || regions.length !== plan.buffers) return null;
+  const memory = body.buffer;
+  const base = body.byteOffset;
+  const size = body.byteLength;
+  const length = h.length;
+  const children = new Array<A.Data>(columns.length);
+  let r = 0;
+  for (let i = 0; i < columns.length; i++) {
+    const col = columns[i]!;
+    const node = nodes[i]!;
+    if (node.length !== length) return null;
+    const nullCount = node.nullCount;
+    const v = regions[r++]!;
+    if (v.offset + v.length > size) return null;
+    let nullBitmap: Uint8Array = NO_BITS;
+    if (nullCount > 0) {
+      if (v.length < Math.ceil(length / 8)) return null;
+      nullBitmap = viewAt(Uint8Array, memory, base + v.offset, v.length) as Uint8Array;
+    }
+    let valueOffsets: Int32Array | BigInt64Array | undefined;
+    let values: ArrayBufferView;
+    const layout = col.layout;
+    if (layout === VAR || layout === LARGE_VAR) {
+      const wide = layout === LARGE_VAR;
+      const o = regions[r++]!;
+      const d = regions[r++]!;
+      if (o.offset + o.length > size || d.offset + d.length > size) return null;
+      if (length > 0 && o.length < (length + 1) * (wide ? 8 : 4)) return null;
+      valueOffsets = viewAt(wide ? BigInt64Array : Int32Array, memory, base + o.offset, o.length) as Int32Array | BigInt64Array;
+      values = viewAt(Uint8Array, memory, base + d.offset, d.length);
+      if (length > 0) {
+        const first = Number(valueOffsets[0]!);
+        const last = Number(valueOffsets[length]!);
+        if (first < 0 || last < first || last > d.length) return null;
+      }
+    } else {
+      const d = regions[r++]!;
+      if (d.offset + d.length > size || d.length < (layout === BOOL ? Math.ceil(length / 8) : length * col.width)) return null;
+      values = viewAt(col.Values, memory, base + d.offset, d.length);
+    }
+    children[i] = new DataOfOneShape(col.type, length, nullCount, valueOffsets, values, nullBitmap, col.stride, []);
+  }
+  return newRecordBatch(schema, length, children, metadata);
+}
+
 /**
  * Whether a RecordBatch built by its constructor holds exactly `schema`, `data` and `_metadata`,
  * as in apache-arrow 21 (the pinned version). Checked once, so that {@link newRecordBatch} falls
@@ -250,7 +416,9 @@ function structOf(schema: A.Schema): A.Struct {
  */
 function newRecordBatch(schema: A.Schema, length: number, children: A.Data[], metadata: Map<string, string>): A.RecordBatch {
   // As makeData({ type, length, children }) leaves a struct: offset 0, nullCount 0, an empty bitmap.
-  const data = new A.Data(structOf(schema), 0, length, 0, [undefined, undefined, NO_BITS] as never, children);
+  const data = PLAIN_DATA
+    ? new DataOfOneShape(structOf(schema), length, 0, undefined, undefined, NO_BITS, 1, children)
+    : new A.Data(structOf(schema), 0, length, 0, [undefined, undefined, NO_BITS] as never, children);
   // Stored one by one, in the constructor's order (Object.assign of a literal cost more).
   const batch = Object.create(A.RecordBatch.prototype) as { schema: A.Schema; data: A.Data; _metadata: Map<string, string> };
   batch.schema = schema;

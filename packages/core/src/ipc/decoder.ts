@@ -7,7 +7,7 @@ import { ErrorCode, invalid, QuiverError } from '../errors.js';
 import type { Message, RecordBatchHeader } from '../format/message.js';
 import type { Field, Schema } from '../format/types.js';
 import { toArrowField, toArrowSchema } from '../arrow/schema.js';
-import { loadColumns, loadRecordBatch, type DictionaryVectors } from '../arrow/load.js';
+import { flatPlan, loadColumns, loadFlatBatch, loadRecordBatch, type DictionaryVectors, type FlatPlan } from '../arrow/load.js';
 import { readBodyBuffers, type BodyReadOptions } from './body.js';
 import { checkLimit, limitOf, type ReadLimits } from '../limits.js';
 
@@ -32,6 +32,8 @@ export function dictionaryFields(schema: Schema): Map<number, Field> {
  */
 export class BatchDecoder {
   private arrowSchemaCache: A.Schema | undefined;
+  /** How batches of a schema of flat columns load (null: another schema), once worked out. */
+  private plan: FlatPlan | null | undefined;
   private readonly dictFields: Map<number, Field>;
   private readonly arrowDictFields = new Map<number, A.Field>();
   /** The current dictionary of each id. */
@@ -84,6 +86,9 @@ export class BatchDecoder {
     if (message.header.type !== 'recordBatch') throw invalid(`expected a record batch, got a ${message.header.type} message`);
     const h = message.header.batch;
     const schema = this.arrowSchema;
+    const plan = (this.plan ??= flatPlan(this.schema.fields, schema.fields));
+    const flat = plan === null ? null : loadFlatBatch(plan, schema, h, body, message.metadata);
+    if (flat !== null) return flat;
     const buffers = readBodyBuffers(h, body, this.opts);
     return loadRecordBatch(this.schema.fields, schema, h, buffers, this.dictionaries, this.version, message.metadata);
   }
