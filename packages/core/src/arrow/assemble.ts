@@ -51,21 +51,36 @@ function rebase(offsets: Int32Array | BigInt64Array, length: number): { buf: Uin
   return { buf: bytes(out), begin, end };
 }
 
+/**
+ * `d.nullCount`, without the getter's test for a union (another read of the type id) when the
+ * count is known, as it is for every Data but a union's or one made with an unknown (-1) count.
+ */
+function nullCountOf(d: A.Data): number {
+  const known = (d as unknown as { _nullCount: number })._nullCount;
+  return known >= 0 ? known : d.nullCount;
+}
+
 class Assembler implements Assembled {
   nodes: FieldNode[] = [];
   buffers: Uint8Array[] = [];
   variadicBufferCounts: number[] = [];
 
   visit(d: A.Data): void {
-    // The type id read once (a getter on each type's class), the null count once (a getter that
-    // tests for a union again): a small batch's encoding is mostly such per-column reads.
-    const typeId = d.type.typeId;
+    this.visitAs(d, d.type.typeId);
+  }
+
+  /**
+   * `d`, whose type id is `typeId`: read once per column (a getter on each type's class, so a
+   * megamorphic read), or once per schema by the caller. A small batch's encoding is mostly such
+   * per-column reads.
+   */
+  visitAs(d: A.Data, typeId: A.Type): void {
     const length = d.length;
     if (typeId === A.Type.Union) {
       this.nodes.push({ length, nullCount: 0 });
       return this.union(d as A.Data<A.Union>);
     }
-    const nullCount = d.nullCount;
+    const nullCount = nullCountOf(d);
     this.nodes.push({ length, nullCount });
     if (typeId === A.Type.Null) return;
     this.buffers.push(nullCount > 0 && d.nullBitmap ? bitmapSlice(d.offset, length, d.nullBitmap) : EMPTY);
@@ -146,9 +161,13 @@ class Assembler implements Assembled {
   }
 }
 
-/** The nodes and buffers of `columns`, in the depth-first order the format lays them out. */
-export function assembleColumns(columns: readonly A.Data[]): Assembled {
+/**
+ * The nodes and buffers of `columns`, in the depth-first order the format lays them out.
+ * `typeIds`, when given, are the columns' type ids (their schema's, worked out once).
+ */
+export function assembleColumns(columns: readonly A.Data[], typeIds?: readonly A.Type[]): Assembled {
   const a = new Assembler();
-  for (const c of columns) a.visit(c);
+  if (typeIds) for (let i = 0; i < columns.length; i++) a.visitAs(columns[i]!, typeIds[i]!);
+  else for (const c of columns) a.visit(c);
   return a;
 }

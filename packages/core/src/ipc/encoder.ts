@@ -167,7 +167,13 @@ export class RecordBatchEncoder {
     this.ipc = new IpcEncoder(fromArrowSchema(schema), form, options);
     const dictionaryEncoded = (t: A.DataType): boolean => A.DataType.isDictionary(t) || (t.children ?? []).some((c) => dictionaryEncoded(c.type));
     this.hasDictionaries = schema.fields.some((f) => dictionaryEncoded(f.type));
+    this.typeIds = schema.fields.map((f) => f.type.typeId);
   }
+
+  /** Each column's type id, read once here rather than from each batch's types. */
+  private readonly typeIds: A.Type[];
+  /** The last schema found to match (another object with the same fields and types). */
+  private matched: A.Schema | undefined;
 
   /** Whether any column (nested ones included) is dictionary-encoded: if not, batches carry no dictionaries to look for. */
   private readonly hasDictionaries: boolean;
@@ -189,7 +195,7 @@ export class RecordBatchEncoder {
     const out = this.ipc.start();
     const columns = data.data.children;
     if (this.hasDictionaries) this.dictionaries(columns, out);
-    const a = assembleColumns(columns);
+    const a = assembleColumns(columns, this.typeIds);
     out.push(...this.ipc.batchMessage({ type: 'recordBatch' }, data.numRows, a.nodes, a.buffers, a.variadicBufferCounts, data.metadata));
     return out;
   }
@@ -200,7 +206,8 @@ export class RecordBatchEncoder {
   }
 
   private checkSchema(s: A.Schema): void {
-    if (s === this.schema) return;
+    // (apache-arrow's schemas and types are immutable: one found to match still does.)
+    if (s === this.schema || s === this.matched) return;
     const same =
       s.fields.length === this.schema.fields.length &&
       s.fields.every((f, i) => {
@@ -208,6 +215,7 @@ export class RecordBatchEncoder {
         return f.name === g.name && A.util.compareTypes(f.type, g.type);
       });
     if (!same) throw new QuiverError(ErrorCode.SCHEMA_MISMATCH, "the batch's schema differs from the writer's");
+    this.matched = s;
   }
 
   /** Emits the dictionaries `columns` use that differ from what was last sent. Nested first. */
