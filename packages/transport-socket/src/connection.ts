@@ -70,6 +70,28 @@ const READ_AHEAD_BYTES = 256 * 1024;
  */
 const HEADER_READ_BYTES = 8 * 1024;
 
+/** What every send that needs not wait returns. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** A send waiting for its last write's callback (number `seq` of the connection's sends). */
+interface WriteWaiter {
+  seq: number;
+  resolve: () => void;
+  reject: (e: QuiverError) => void;
+  settled: boolean;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | null;
+}
+
+/** Resolves `w`, or rejects it with `err`, unless it was already settled (by its abort signal). */
+function settleWaiter(w: WriteWaiter, err?: QuiverError): void {
+  if (w.settled) return;
+  w.settled = true;
+  if (w.onAbort) w.signal!.removeEventListener('abort', w.onAbort);
+  if (err) w.reject(err);
+  else w.resolve();
+}
+
 /** A slab's memory is not zeroed: only the bytes reads wrote into it are ever handed out. */
 function slab(): Uint8Array {
   const b = Buffer.allocUnsafeSlow(SLAB_BYTES);
@@ -167,6 +189,11 @@ export class SocketConnection implements Connection {
   #closePromise: Promise<void> | undefined;
   /** Sends in a row that resolved without waiting (see MAX_SYNC_SENDS). */
   #syncSends = 0;
+  /** Sends written so far, and of those whose last write's callback has run. */
+  #writes = 0;
+  #written = 0;
+  /** Sends waiting for their last write's callback, in order. */
+  readonly #writeWaiters: WriteWaiter[] = [];
 
   // Receive side.
   readonly #chunks: Uint8Array[] = [];
@@ -261,63 +288,62 @@ export class SocketConnection implements Connection {
         parts++;
       }
     }
-    if (last < 0) return Promise.resolve();
+    if (last < 0) return RESOLVED;
 
+    // The last write's callback (#afterWrite) runs once every byte of this call reached the
+    // kernel, or with an error when the socket failed or was destroyed first.
     const s = this.#socket;
+    if (parts > 1 && total <= COALESCE_BYTES) {
+      // Every byte of `one` is overwritten, so its uninitialised (pooled) memory never shows.
+      const one = Buffer.allocUnsafe(total);
+      let at = 0;
+      for (let i = 0; i <= last; i++) {
+        one.set(buffers[i]!, at);
+        at += buffers[i]!.byteLength;
+      }
+      s.write(one, this.#afterWrite);
+    } else {
+      s.cork();
+      for (let i = 0; i < last; i++) if (buffers[i]!.byteLength > 0) s.write(buffers[i]!);
+      s.write(buffers[last]!, this.#afterWrite);
+      // uncork() writes synchronously (writev); what the kernel did not take is queued.
+      s.uncork();
+    }
+    const seq = ++this.#writes;
+    // A write that failed at once (EPIPE) already counts as written: look for the error first,
+    // or a tight send loop would never let Node emit it.
+    const failed = this.#failure();
+    if (failed) return Promise.reject(failed);
+    if (s.writableLength <= this.#highWaterMark) {
+      // Accepted: no promise, closure or waiter of its own (most sends of a keeping-up peer).
+      if (++this.#syncSends < MAX_SYNC_SENDS) return RESOLVED;
+      this.#syncSends = 0;
+      return new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    this.#syncSends = 0;
     return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const settle = (err?: QuiverError) => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        if (err) reject(err);
-        else resolve();
-      };
-      // The bytes handed over stay queued: aborting only stops the wait.
-      const onAbort = () => settle(abortError(signal!, 'send'));
-
-      // The last write's callback runs once every byte of this call reached the kernel
-      // (or with an error when the socket failed or was destroyed first).
-      // (Node calls it on the next tick even when the kernel took the bytes at once: a send that
-      // is to resolve on the next turn of the event loop instead ignores its success.)
-      let nextTurn = false;
-      const written = (err?: Error | null) => {
-        if (err) settle(this.#sendRefusal() ?? socketError(err, 'send'));
-        else if (!nextTurn) settle();
-      };
-      if (parts > 1 && total <= COALESCE_BYTES) {
-        // Every byte of `one` is overwritten, so its uninitialised (pooled) memory never shows.
-        const one = Buffer.allocUnsafe(total);
-        let at = 0;
-        for (let i = 0; i <= last; i++) {
-          one.set(buffers[i]!, at);
-          at += buffers[i]!.byteLength;
-        }
-        s.write(one, written);
-      } else {
-        s.cork();
-        for (let i = 0; i < last; i++) if (buffers[i]!.byteLength > 0) s.write(buffers[i]!);
-        s.write(buffers[last]!, written);
-        // uncork() writes synchronously (writev); what the kernel did not take is queued.
-        s.uncork();
+      const w: WriteWaiter = { seq, resolve, reject, settled: false, signal, onAbort: null };
+      if (signal) {
+        // The bytes handed over stay queued: aborting only stops the wait.
+        w.onAbort = () => settleWaiter(w, abortError(signal, 'send'));
+        signal.addEventListener('abort', w.onAbort, { once: true });
       }
-      // A write that failed at once (EPIPE) already counts as written: look for the error first,
-      // or a tight send loop would never let Node emit it.
-      const failed = this.#failure();
-      if (failed) settle(failed);
-      else if (s.writableLength <= this.#highWaterMark) {
-        if (++this.#syncSends < MAX_SYNC_SENDS) settle();
-        else {
-          this.#syncSends = 0;
-          nextTurn = true;
-          setImmediate(settle);
-        }
-      } else {
-        this.#syncSends = 0;
-        if (!settled) signal?.addEventListener('abort', onAbort, { once: true });
-      }
+      this.#writeWaiters.push(w);
     });
   }
+
+  /**
+   * The callback of every send's last write; Node calls them in the order of the writes, once
+   * each. Settles the waiting send this write ends, if it still waits.
+   */
+  readonly #afterWrite = (err?: Error | null): void => {
+    const done = ++this.#written;
+    const waiters = this.#writeWaiters;
+    while (waiters.length > 0 && waiters[0]!.seq <= done) {
+      const w = waiters.shift()!;
+      settleWaiter(w, err && w.seq === done ? (this.#sendRefusal() ?? socketError(err, 'send')) : undefined);
+    }
+  };
 
   /**
    * The connection's error. Node records a failed write on the stream synchronously but emits

@@ -101,25 +101,22 @@ export function decodeMessage(bytes: Uint8Array, limits?: SchemaLimits): Message
 function readRecordBatch(t: FbTable): RecordBatchHeader {
   const length = t.int64(0, 0);
   if (length < 0) throw invalid(`record batch length ${length} is negative`);
-  const nodes: FieldNode[] = [];
+  // (Both arrays made at their size: grown by push, each would be reallocated on the way.)
   const nv = t.vector(1, 16);
-  if (nv) {
-    for (let i = 0; i < nv.length; i++) {
-      const at = nv.start + 16 * i;
-      const n = { length: safeInt64(t.view, at, 'field node'), nullCount: safeInt64(t.view, at + 8, 'field node') };
-      if (n.length < 0 || n.nullCount < 0 || n.nullCount > n.length) throw invalid(`field node ${i} has length ${n.length} and null count ${n.nullCount}`);
-      nodes.push(n);
-    }
+  const nodes = new Array<FieldNode>(nv ? nv.length : 0);
+  for (let i = 0; i < nodes.length; i++) {
+    const at = nv!.start + 16 * i;
+    const n = { length: safeInt64(t.view, at, 'field node'), nullCount: safeInt64(t.view, at + 8, 'field node') };
+    if (n.length < 0 || n.nullCount < 0 || n.nullCount > n.length) throw invalid(`field node ${i} has length ${n.length} and null count ${n.nullCount}`);
+    nodes[i] = n;
   }
-  const buffers: BufferRegion[] = [];
   const bv = t.vector(2, 16);
-  if (bv) {
-    for (let i = 0; i < bv.length; i++) {
-      const at = bv.start + 16 * i;
-      const b = { offset: safeInt64(t.view, at, 'buffer'), length: safeInt64(t.view, at + 8, 'buffer') };
-      if (b.offset < 0 || b.length < 0) throw invalid(`buffer ${i} has offset ${b.offset} and length ${b.length}`);
-      buffers.push(b);
-    }
+  const buffers = new Array<BufferRegion>(bv ? bv.length : 0);
+  for (let i = 0; i < buffers.length; i++) {
+    const at = bv!.start + 16 * i;
+    const b = { offset: safeInt64(t.view, at, 'buffer'), length: safeInt64(t.view, at + 8, 'buffer') };
+    if (b.offset < 0 || b.length < 0) throw invalid(`buffer ${i} has offset ${b.offset} and length ${b.length}`);
+    buffers[i] = b;
   }
   let compression: CompressionCodec | null = null;
   const c = t.table(3, 'body compression');
