@@ -161,13 +161,23 @@ class Assembler implements Assembled {
   }
 }
 
+/** The columns' types as a schema has them, and their type ids, worked out once per schema. */
+export interface ColumnTypes {
+  types: readonly A.DataType[];
+  typeIds: readonly A.Type[];
+}
+
 /**
- * The nodes and buffers of `columns`, in the depth-first order the format lays them out.
- * `typeIds`, when given, are the columns' type ids (their schema's, worked out once).
+ * The nodes and buffers of `columns`, in the depth-first order the format lays them out. With
+ * `known`, a column whose type is the schema's own (the same object) takes its type id from there;
+ * any other (a batch may hold data of another type than its schema says) is read as it is.
  */
-export function assembleColumns(columns: readonly A.Data[], typeIds?: readonly A.Type[]): Assembled {
+export function assembleColumns(columns: readonly A.Data[], known?: ColumnTypes): Assembled {
   const a = new Assembler();
-  if (typeIds) for (let i = 0; i < columns.length; i++) a.visitAs(columns[i]!, typeIds[i]!);
-  else for (const c of columns) a.visit(c);
+  for (let i = 0; i < columns.length; i++) {
+    const c = columns[i]!;
+    if (known !== undefined && c.type === known.types[i]) a.visitAs(c, known.typeIds[i]!);
+    else a.visit(c);
+  }
   return a;
 }

@@ -8,7 +8,7 @@ import { ErrorCode, QuiverError, badArgument } from '../errors.js';
 import { encodeFooter, type Block } from '../format/footer.js';
 import type { CompressionCodec, FieldNode, Message } from '../format/message.js';
 import { MetadataVersion, type Schema } from '../format/types.js';
-import { assembleColumns } from '../arrow/assemble.js';
+import { assembleColumns, type ColumnTypes } from '../arrow/assemble.js';
 import { fromArrowSchema } from '../arrow/schema.js';
 import type { CodecRegistry } from '../compression/registry.js';
 import { writeBodyBuffers } from './body.js';
@@ -167,11 +167,12 @@ export class RecordBatchEncoder {
     this.ipc = new IpcEncoder(fromArrowSchema(schema), form, options);
     const dictionaryEncoded = (t: A.DataType): boolean => A.DataType.isDictionary(t) || (t.children ?? []).some((c) => dictionaryEncoded(c.type));
     this.hasDictionaries = schema.fields.some((f) => dictionaryEncoded(f.type));
-    this.typeIds = schema.fields.map((f) => f.type.typeId);
+    const types = schema.fields.map((f) => f.type);
+    this.columnTypes = { types, typeIds: types.map((t) => t.typeId) };
   }
 
   /** Each column's type id, read once here rather than from each batch's types. */
-  private readonly typeIds: A.Type[];
+  private readonly columnTypes: ColumnTypes;
   /** The last schema found to match (another object with the same fields and types). */
   private matched: A.Schema | undefined;
 
@@ -195,7 +196,7 @@ export class RecordBatchEncoder {
     const out = this.ipc.start();
     const columns = data.data.children;
     if (this.hasDictionaries) this.dictionaries(columns, out);
-    const a = assembleColumns(columns, this.typeIds);
+    const a = assembleColumns(columns, this.columnTypes);
     out.push(...this.ipc.batchMessage({ type: 'recordBatch' }, data.numRows, a.nodes, a.buffers, a.variadicBufferCounts, data.metadata));
     return out;
   }
