@@ -28,7 +28,8 @@
  *    "CPU-bound" rate it implies (see report.ts): on a shared machine it is the steadier number.
  *  - Latency: ping-pong of a 1-row batch, Quiver both ways (the echo side decodes, touches and
  *    re-encodes it), against raw bytes of the same size echoed once complete. After an untimed
- *    block of each (JIT warm-up), timed blocks of each alternate; p50/p99 over all of them. It
+ *    block of each (JIT warm-up) and a round of the alternating blocks that follow, untimed too,
+ *    timed blocks of each alternate; p50/p99 over all of them. It
  *    runs first, in two Node peers of its own: processes that had run the throughput cells
  *    answered slower for good (as in the shm bench, where it was measured: see shm.ts).
  *    It runs three times, each in a fresh pair of peers: where the scheduler puts them, then
@@ -173,21 +174,32 @@ async function prepareSize(rows: number, dir: string, peers: Peers): Promise<Siz
 /** Ping-pong blocks of raw and Quiver, alternating; every timed round trip pooled per impl. */
 async function latency(peers: Peers, dir: string, scheme: Scheme, rawBytes: number, blocks: number, perBlock: number, placement?: string): Promise<LatencyResult[]> {
   const samples: Record<'raw' | 'quiver', number[]> = { raw: [], quiver: [] };
-  const block = async (impl: 'raw' | 'quiver', warm: number, n: number) => {
+  const block = async (impl: 'raw' | 'quiver', warm: number, n: number, timed = true) => {
     const e = peers.consumer.request<object>({ op: 'echo', impl, scheme, path: join(dir, `e${++runSeq}.sock`), batchBytes: rawBytes });
     const url = await e.ready;
     const [p] = await within(Promise.all([peers.producer.call<Pinged>({ op: 'ping', impl, url, warm, n }), e.done]), `${scheme} ${impl} ping-pong`);
-    samples[impl].push(...p.samples);
+    if (timed) samples[impl].push(...p.samples);
+  };
+  const alternate = async (timed: boolean) => {
+    for (let b = 0; b < blocks; b++) {
+      const order = b % 2 === 0 ? (['raw', 'quiver'] as const) : (['quiver', 'raw'] as const);
+      for (const impl of order) await block(impl, 300, perBlock, timed);
+    }
   };
   // A long untimed block of each first: the JIT takes a few thousand round trips to settle on
   // Quiver's path, far more than on raw's. Measured on one core, after 300 round trips: of the
   // next 1,000, 70% took over 4x the final median; of the 1,000 after, 10%; then 1.5%; from
   // about 4,000 on, 0.5% (garbage collection).
   for (const impl of ['raw', 'quiver'] as const) await block(impl, 10_000, 0);
-  for (let b = 0; b < blocks; b++) {
-    const order = b % 2 === 0 ? (['raw', 'quiver'] as const) : (['quiver', 'raw'] as const);
-    for (const impl of order) await block(impl, 300, perBlock);
-  }
+  // Then the timed pattern itself, untimed: alternating raw and Quiver in the same processes sends
+  // Node's stream code other object shapes, and the JIT deoptimises and recompiles for a few more
+  // blocks (--trace-opt: ~290 compilations and ~50 deoptimisations in the first block, ~20 in each
+  // of the next two, about none after). Those compilations run on threads of the same one or two
+  // cores, and the blocks they fell in had 3 to 5 times the slow round trips of later ones: timed,
+  // they made the p99 of whichever scheme a fresh pair of peers ran first (unix before tcp: 4x to
+  // 40x its p50; tcp first: the same for tcp, and unix within 2x).
+  await alternate(false);
+  await alternate(true);
   return (['raw', 'quiver'] as const).map((impl) => {
     const s = Float64Array.from(samples[impl]).sort();
     const at = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
