@@ -55,7 +55,7 @@ function rebase(offsets: Int32Array | BigInt64Array, length: number): { buf: Uin
  * `d.nullCount`, without the getter's test for a union (another read of the type id) when the
  * count is known, as it is for every Data but a union's or one made with an unknown (-1) count.
  */
-function nullCountOf(d: A.Data): number {
+export function nullCountOf(d: A.Data): number {
   const known = (d as unknown as { _nullCount: number })._nullCount;
   return known >= 0 ? known : d.nullCount;
 }

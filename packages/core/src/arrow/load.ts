@@ -271,13 +271,14 @@ const DataOfOneShape = dataOfOneShape as unknown as new (...args: Parameters<typ
 
 // ---- flat plans --------------------------------------------------------------------------------
 
-const FIXED = 0;
-const BOOL = 1;
-const VAR = 2;
-const LARGE_VAR = 3;
+/** The layouts of a {@link FlatColumn}. */
+export const FIXED = 0;
+export const BOOL = 1;
+export const VAR = 2;
+export const LARGE_VAR = 3;
 
 /** How one column of a {@link FlatPlan} is laid out, worked out once per schema. */
-interface FlatColumn {
+export interface FlatColumn {
   type: A.DataType;
   /** FIXED, BOOL, VAR (int32 offsets) or LARGE_VAR (int64 offsets). */
   layout: number;

@@ -281,8 +281,21 @@ function writeRecordBatchMessage(version: number, bodyLength: number, h: RecordB
   return bytes;
 }
 
+/**
+ * Where {@link writeRecordBatchMessageAt} puts the numbers of a record batch message that change
+ * from batch to batch (from the start of the flatbuffer; the layout is in its documentation).
+ */
+export const DIRECT_AT = {
+  bodyLength: 32,
+  length: 72,
+  /** The first node's length; its null count 8 after, the next node 16 after. */
+  nodes: 104,
+  /** The first buffer's offset, after `nodes` nodes; its length 8 after, the next buffer 16 after. */
+  buffers: (nodes: number): number => 104 + 16 * nodes + 8,
+} as const;
+
 /** Writes a safe integer as an int64 (little-endian) at `at`. */
-function i64(v: DataView, at: number, x: number): void {
+export function i64(v: DataView, at: number, x: number): void {
   v.setInt32(at, x | 0, true); // ToInt32 keeps the low 32 bits, also of negative values
   v.setInt32(at + 4, Math.floor(x / 0x100000000) | 0, true);
 }

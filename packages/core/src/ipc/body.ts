@@ -14,7 +14,7 @@ export const ZERO_PAD = new Uint8Array(8);
 const NO_BYTES = new Uint8Array(0);
 
 /** PADS[k]: k zero bytes, for k in 1..7 (one view each, shared by every body). */
-const PADS = Array.from({ length: 8 }, (_, k) => ZERO_PAD.subarray(0, k));
+export const PADS = Array.from({ length: 8 }, (_, k) => ZERO_PAD.subarray(0, k));
 
 export const align8 = (n: number): number => (n + 7) & ~7;
 

@@ -11,7 +11,9 @@ import { MetadataVersion, type Schema } from '../format/types.js';
 import { assembleColumns, type ColumnTypes } from '../arrow/assemble.js';
 import { fromArrowSchema } from '../arrow/schema.js';
 import type { CodecRegistry } from '../compression/registry.js';
+import { flatPlan } from '../arrow/load.js';
 import { writeBodyBuffers } from './body.js';
+import { encodeFlatBatch, flatEncoding, type FlatEncoding } from './flat-encode.js';
 import { ARROW_MAGIC, EOS, frameMessage, type EncodedMessage } from './framing.js';
 
 /** How messages are encoded: compression, dictionary deltas, footer metadata. */
@@ -34,6 +36,8 @@ export interface EncoderOptions {
 
 /** The two IPC forms: a stream (read front to back), or a file (magic, messages, footer; random access). */
 export type IpcForm = 'stream' | 'file';
+
+const RECORD_BATCH = { type: 'recordBatch' } as const;
 
 function raw(bytes: Uint8Array): EncodedMessage {
   return { buffers: [bytes], byteLength: bytes.byteLength, metadataLength: 0, bodyLength: 0 };
@@ -90,8 +94,24 @@ export class IpcEncoder {
     const batch = { length, nodes, buffers: body.regions, compression: this.options.compression ?? null, variadicBufferCounts };
     const header: Message['header'] = kind.type === 'recordBatch' ? { type: 'recordBatch', batch } : { ...kind, batch };
     const message: Message = { version: MetadataVersion.V5, header, bodyLength: body.byteLength, metadata };
+    out.push(this.emitted(frameMessage(message, body.parts), kind));
+    return out;
+  }
+
+  /**
+   * A record batch message encoded by a schema's flat encoding (./flat-encode.ts), after
+   * `start()`: counted, and indexed in a file's footer, as {@link batchMessage}'s are.
+   * @internal RecordBatchEncoder's
+   */
+  flatRecordBatch(encoded: EncodedMessage): EncodedMessage {
+    if (this.finished) throw new QuiverError(ErrorCode.CLOSED, 'the encoder has already finished');
+    return this.emitted(encoded, RECORD_BATCH);
+  }
+
+  /** Bookkeeping of a batch message: its kind, the position, the count, a file's footer index. */
+  private emitted(encoded: EncodedMessage, kind: { type: 'recordBatch' } | { type: 'dictionaryBatch'; id: number; isDelta: boolean }): EncodedMessage {
     const start = this.position;
-    const encoded: EncodedMessage = this.track(frameMessage(message, body.parts));
+    this.track(encoded);
     encoded.kind = kind.type;
     if (kind.type === 'dictionaryBatch') {
       encoded.dictionaryId = kind.id;
@@ -102,8 +122,7 @@ export class IpcEncoder {
       const block = { offset: start, metaDataLength: encoded.metadataLength, bodyLength: encoded.bodyLength };
       (kind.type === 'recordBatch' ? this.batchBlocks : this.dictionaryBlocks).push(block);
     }
-    out.push(encoded);
-    return out;
+    return encoded;
   }
 
   /** The end: the end-of-stream marker, and for a file the footer, its size and the magic. */
@@ -169,7 +188,12 @@ export class RecordBatchEncoder {
     this.hasDictionaries = schema.fields.some((f) => dictionaryEncoded(f.type));
     const types = schema.fields.map((f) => f.type);
     this.columnTypes = { types, typeIds: types.map((t) => t.typeId) };
+    const plan = options.compression ? null : flatPlan(this.ipc.schema.fields, schema.fields);
+    this.flat = plan === null ? null : flatEncoding(plan);
   }
+
+  /** How batches are encoded when every column is flat and the body is not compressed (./flat-encode.ts). */
+  private readonly flat: FlatEncoding | null;
 
   /** Each column's type id, read once here rather than from each batch's types. */
   private readonly columnTypes: ColumnTypes;
@@ -195,6 +219,13 @@ export class RecordBatchEncoder {
     this.checkSchema(data.schema);
     const out = this.ipc.start();
     const columns = data.data.children;
+    if (this.flat !== null && data.metadata.size === 0) {
+      const m = encodeFlatBatch(this.flat, columns, data.numRows);
+      if (m !== null) {
+        out.push(this.ipc.flatRecordBatch(m));
+        return out;
+      }
+    }
     if (this.hasDictionaries) this.dictionaries(columns, out);
     const a = assembleColumns(columns, this.columnTypes);
     out.push(...this.ipc.batchMessage({ type: 'recordBatch' }, data.numRows, a.nodes, a.buffers, a.variadicBufferCounts, data.metadata));

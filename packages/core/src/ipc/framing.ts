@@ -89,7 +89,7 @@ function framed(bytes: Uint8Array, at: number, metaEnd: number, metadataLength: 
  */
 const SLAB_BYTES = 16 * 1024;
 /** The memory {@link carve} last carved from, with one DataView over all of it. */
-const carved = { bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)) };
+export const carved = { bytes: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)) };
 let slab = carved.bytes;
 let slabView = carved.view;
 let slabUsed = 0;
@@ -99,7 +99,7 @@ let slabUsed = 0;
  * `carved.bytes` (a slab, or for a large `n` memory of its own), starting with the framing
  * prefix of `n` bytes of framed metadata: the continuation marker, then the size that follows.
  */
-function carve(n: number): number {
+export function carve(n: number): number {
   let at = 0;
   if (n > SLAB_BYTES / 8) {
     carved.bytes = new Uint8Array(n);
