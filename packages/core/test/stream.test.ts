@@ -38,8 +38,9 @@ import {
   tempPath,
   utf8Data,
 } from './helpers/unit-helpers.js';
+import { align8 as bodyAlign8 } from '../src/ipc/body.js';
 
-const align8 = (n: number) => (n + 7) & ~7;
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
 const isZeros = (b: Uint8Array) => b.every((x) => x === 0);
 /** The body parts of an encoded message: what follows its framed metadata. */
 function bodyParts(m: EncodedMessage): Uint8Array[] {
@@ -501,4 +502,10 @@ test('a batch holding data of another type than its schema says (apache-arrow al
     return { header: m.message.header, body: [...m.body] };
   };
   t.deepEqual(await bodyOf(asBinary), await bodyOf(asInt32));
+});
+
+test('bodies are laid out in multiples of 8 bytes past 2 GiB too', (t) => {
+  for (const n of [0, 1, 7, 8, 9, 2 ** 31 - 8, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 3 * 2 ** 30 + 5, 2 ** 32 + 3, 2 ** 40 + 1]) {
+    t.is(bodyAlign8(n), Math.ceil(n / 8) * 8, String(n));
+  }
 });

@@ -16,7 +16,8 @@ const NO_BYTES = new Uint8Array(0);
 /** PADS[k]: k zero bytes, for k in 1..7 (one view each, shared by every body). */
 export const PADS = Array.from({ length: 8 }, (_, k) => ZERO_PAD.subarray(0, k));
 
-export const align8 = (n: number): number => (n + 7) & ~7;
+/** `n` rounded up to a multiple of 8 (any safe integer: `(n + 7) & ~7` wraps past 2 GiB). */
+export const align8 = (n: number): number => n + (-n & 7);
 
 /** How message bodies are read: codecs and the decompression limit. */
 export interface BodyReadOptions {
