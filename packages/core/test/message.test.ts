@@ -53,3 +53,32 @@ test('record batches with custom metadata, and dictionary batches, still go thro
   const dict: Message = { version: MetadataVersion.V5, header: { type: 'dictionaryBatch', id: 7, isDelta: true, batch: header(random) }, bodyLength: 16, metadata: new Map() };
   t.deepEqual(decodeMessage(flatbuffer(dict)), dict);
 });
+
+/** The flatbuffer of a small record batch message, and a copy of it placed at `at` of `memory`. */
+function placed(memory: Uint8Array, at: number): Uint8Array {
+  const m: Message = { version: MetadataVersion.V5, header: { type: 'recordBatch', batch: { length: 3, nodes: [{ length: 3, nullCount: 0 }], buffers: [{ offset: 0, length: 0 }, { offset: 0, length: 12 }], compression: null, variadicBufferCounts: [] } }, bodyLength: 16, metadata: new Map() };
+  const fb = flatbuffer(m);
+  memory.set(fb, at);
+  return memory.subarray(at, at + fb.byteLength);
+}
+
+for (const [what, size] of [['a small buffer (its view is shared by the messages in it)', 4096], ['a large buffer', 3 << 20]] as const) {
+  test(`a flatbuffer in ${what} never reads the bytes around it`, (t) => {
+    const memory = new Uint8Array(size);
+    // Two copies side by side, so that an offset leaving the first lands on the second's tables.
+    const first = placed(memory, 1024);
+    const second = placed(memory, 1024 + first.byteLength);
+    t.deepEqual(decodeMessage(first), decodeMessage(second));
+    const view = new DataView(first.buffer, first.byteOffset, first.byteLength);
+    const root = view.getUint32(0, true);
+    // The root offset moved forward by one flatbuffer: onto the second copy's Message table.
+    view.setUint32(0, root + first.byteLength, true);
+    t.throws(() => decodeMessage(first), { code: 'ERR_QUIVER_INVALID_IPC', message: new RegExp(`outside its ${first.byteLength} bytes`) });
+    view.setUint32(0, root, true);
+    // The second's vtable offset moved back by one flatbuffer: onto the first copy's vtable.
+    const sv = new DataView(second.buffer, second.byteOffset, second.byteLength);
+    sv.setInt32(root, sv.getInt32(root, true) + first.byteLength, true);
+    t.throws(() => decodeMessage(second), { code: 'ERR_QUIVER_INVALID_IPC', message: /outside its/ });
+    t.notThrows(() => decodeMessage(first));
+  });
+}
