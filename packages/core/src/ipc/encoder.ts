@@ -39,6 +39,22 @@ export type IpcForm = 'stream' | 'file';
 
 const RECORD_BATCH = { type: 'recordBatch' } as const;
 
+/**
+ * The flat encodings of schemas already seen: working one out costs four times as much as
+ * making an encoder otherwise, and an encoder is often made per stream (per connection, per file)
+ * of the same schema.
+ */
+const flatEncodings = new WeakMap<A.Schema, FlatEncoding | null>();
+
+function flatEncodingOf(schema: A.Schema, ours: Schema): FlatEncoding | null {
+  let e = flatEncodings.get(schema);
+  if (e === undefined) {
+    const plan = flatPlan(ours.fields, schema.fields);
+    flatEncodings.set(schema, (e = plan === null ? null : flatEncoding(plan)));
+  }
+  return e;
+}
+
 function raw(bytes: Uint8Array): EncodedMessage {
   return { buffers: [bytes], byteLength: bytes.byteLength, metadataLength: 0, bodyLength: 0 };
 }
@@ -188,8 +204,7 @@ export class RecordBatchEncoder {
     this.hasDictionaries = schema.fields.some((f) => dictionaryEncoded(f.type));
     const types = schema.fields.map((f) => f.type);
     this.columnTypes = { types, typeIds: types.map((t) => t.typeId) };
-    const plan = options.compression ? null : flatPlan(this.ipc.schema.fields, schema.fields);
-    this.flat = plan === null ? null : flatEncoding(plan);
+    this.flat = options.compression ? null : flatEncodingOf(schema, this.ipc.schema);
   }
 
   /** How batches are encoded when every column is flat and the body is not compressed (./flat-encode.ts). */
