@@ -8,7 +8,8 @@
  *
  * Anything off the common path (sliced data, offsets that do not start at zero, a buffer of
  * another typed array than the type's, too few offsets) is left to the general path, which copes
- * with all of it.
+ * with all of it; so are compressed bodies and batches with custom metadata (RecordBatchEncoder
+ * does not ask).
  */
 import type * as A from 'apache-arrow';
 import { nullCountOf } from '../arrow/assemble.js';
@@ -27,6 +28,7 @@ export interface FlatEncoding {
   readonly buffersAt: number;
 }
 
+/** The flat encoding of a schema by its flat plan (see ../arrow/load.ts flatPlan). */
 export function flatEncoding(plan: FlatPlan): FlatEncoding {
   const h: RecordBatchHeader = {
     length: 0,
