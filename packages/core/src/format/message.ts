@@ -177,6 +177,19 @@ function writeRecordBatch(b: Builder, h: RecordBatchHeader): number {
   return b.endObject();
 }
 
+/**
+ * Where {@link writeRecordBatchMessageAt} puts the numbers of a record batch message that change
+ * from batch to batch (from the start of the flatbuffer; the layout is in its documentation).
+ */
+export const DIRECT_AT = {
+  bodyLength: 32,
+  length: 72,
+  /** The first node's length; its null count 8 after, the next node 16 after. */
+  nodes: 104,
+  /** The first buffer's offset, after `nodes` nodes; its length 8 after, the next buffer 16 after. */
+  buffers: (nodes: number): number => 104 + 16 * nodes + 8,
+} as const;
+
 /** Whether {@link writeRecordBatchMessageAt} can write `m` (a record batch without custom metadata). */
 export function isDirectRecordBatch(m: Message): m is Message & { header: { type: 'recordBatch' } } {
   return m.header.type === 'recordBatch' && m.metadata.size === 0;
@@ -212,8 +225,8 @@ export function writeRecordBatchMessageAt(v: DataView, base: number, version: nu
   const nb = h.buffers.length;
   const nv = h.variadicBufferCounts.length;
   const fields = nv > 0 ? 5 : h.compression ? 4 : 3;
-  const nodesAt = 104;
-  const buffersAt = nodesAt + 16 * nn + 8;
+  const nodesAt = DIRECT_AT.nodes;
+  const buffersAt = DIRECT_AT.buffers(nn);
   const variadicAt = buffersAt + 16 * nb + 8;
   const compressionAt = variadicAt + (nv > 0 ? 8 * nv + 8 : 0) - 8; // its vtable; the table 8 after
   const b = base;
@@ -227,7 +240,7 @@ export function writeRecordBatchMessageAt(v: DataView, base: number, version: nu
   v.setUint16(b + 14, 8, true); // bodyLength
   v.setInt32(b + 24, 24 - 4, true);
   v.setUint32(b + 28, 64 - 28, true);
-  i64(v, b + 32, bodyLength);
+  i64(v, b + DIRECT_AT.bodyLength, bodyLength);
   v.setInt16(b + 40, version, true);
   v.setUint8(b + 42, HEADER.RecordBatch);
   // RecordBatch: vtable at 44, table at 64.
@@ -240,7 +253,7 @@ export function writeRecordBatchMessageAt(v: DataView, base: number, version: nu
   if (fields > 4) v.setUint16(b + 56, 24, true);
   v.setInt32(b + 64, 64 - 44, true);
   v.setUint32(b + 68, nodesAt - 4 - 68, true);
-  i64(v, b + 72, h.length);
+  i64(v, b + DIRECT_AT.length, h.length);
   v.setUint32(b + 80, buffersAt - 4 - 80, true);
   if (h.compression) v.setUint32(b + 84, compressionAt + 8 - 84, true);
   if (nv > 0) v.setUint32(b + 88, variadicAt - 4 - 88, true);
@@ -280,19 +293,6 @@ function writeRecordBatchMessage(version: number, bodyLength: number, h: RecordB
   writeRecordBatchMessageAt(new DataView(bytes.buffer, bytes.byteOffset, size), 0, version, bodyLength, h);
   return bytes;
 }
-
-/**
- * Where {@link writeRecordBatchMessageAt} puts the numbers of a record batch message that change
- * from batch to batch (from the start of the flatbuffer; the layout is in its documentation).
- */
-export const DIRECT_AT = {
-  bodyLength: 32,
-  length: 72,
-  /** The first node's length; its null count 8 after, the next node 16 after. */
-  nodes: 104,
-  /** The first buffer's offset, after `nodes` nodes; its length 8 after, the next buffer 16 after. */
-  buffers: (nodes: number): number => 104 + 16 * nodes + 8,
-} as const;
 
 /** Writes a safe integer as an int64 (little-endian) at `at`. */
 export function i64(v: DataView, at: number, x: number): void {
