@@ -16,7 +16,7 @@ import { nullCountOf } from '../arrow/assemble.js';
 import { BOOL, FIXED, LARGE_VAR, type FlatPlan } from '../arrow/load.js';
 import { DIRECT_AT, i64, recordBatchMessageBytes, writeRecordBatchMessageAt, type RecordBatchHeader } from '../format/message.js';
 import { MetadataVersion } from '../format/types.js';
-import { PADS } from './body.js';
+import { align8, PADS } from './body.js';
 import { carve, carved, type EncodedMessage } from './framing.js';
 
 /** How the batches of one flat schema are encoded, worked out once. */
@@ -51,9 +51,9 @@ function addBuffer(parts: Uint8Array[], v: DataView, regionAt: number, at: numbe
   i64(v, regionAt + 8, len);
   if (len === 0) return at;
   parts.push(new Uint8Array(src!.buffer, src!.byteOffset, len));
-  const pad = (8 - (len & 7)) & 7; // (& keeps the low bits of any safe integer)
-  if (pad > 0) parts.push(PADS[pad]!);
-  return at + len + pad;
+  const padded = align8(len);
+  if (padded > len) parts.push(PADS[padded - len]!);
+  return at + padded;
 }
 
 /**
